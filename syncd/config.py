@@ -1,0 +1,454 @@
+"""YAML configuration: parsed and validated into a frozen `Config`, errors at `file:line:col`.
+
+The parse is pure (`parse_config(text, ...)`); only `load_config` touches the disk. pydantic
+validates with unknown keys forbidden and no YAML 1.1 coercions (`no` is not a string, `0755`
+is not a path), and every error is mapped back to the line of the offending node.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import platformdirs
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from syncd.cloud.settings import (
+    DEFAULT_SCOPE,
+    LIVE_API_URL,
+    LIVE_AUTHORIZE_URL,
+    LIVE_CONTENT_URL,
+    LIVE_TOKEN_URL,
+    CloudSettings,
+)
+from syncd.errors import ConfigError
+
+ConflictPolicy = Literal["keep-both", "newer-wins", "local-wins", "remote-wins"]
+DEFAULT_REDIRECT_URI = "http://127.0.0.1:8976/callback"
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "gib": 1024**3,
+    "t": 1000**4,
+    "tb": 1000**4,
+    "tib": 1024**4,
+}
+_DURATION_UNITS = {
+    "": 1.0,
+    "s": 1.0,
+    "ms": 0.001,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+}
+_QUANTITY = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_size(value: object) -> object:
+    """`1048576`, `"1 MiB"`, `"500MB"` -> bytes. Anything else is left for pydantic to reject."""
+    if isinstance(value, str):
+        match = _QUANTITY.match(value)
+        unit = match.group(2).lower() if match else None
+        if match is None or unit not in _SIZE_UNITS:
+            raise ValueError(f"not a size: {value!r} (use bytes or a unit like '2 MiB')")
+        return int(float(match.group(1)) * _SIZE_UNITS[unit])
+    return value
+
+
+def parse_duration(value: object) -> object:
+    """`30`, `"30s"`, `"5m"`, `"1h"` -> seconds."""
+    if isinstance(value, str):
+        match = _QUANTITY.match(value)
+        unit = match.group(2).lower() if match else None
+        if match is None or unit not in _DURATION_UNITS:
+            raise ValueError(f"not a duration: {value!r} (use seconds or a unit like '5m')")
+        return float(match.group(1)) * _DURATION_UNITS[unit]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+Size = Annotated[int, BeforeValidator(parse_size), Field(ge=0)]
+Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class CloudSection(_Section):
+    api_url: str = LIVE_API_URL
+    content_url: str = LIVE_CONTENT_URL
+    authorize_url: str = LIVE_AUTHORIZE_URL
+    token_url: str = LIVE_TOKEN_URL
+    client_id: str = ""
+    client_secret: str = ""
+    redirect_uri: str = DEFAULT_REDIRECT_URI
+    scope: str = DEFAULT_SCOPE
+    token_file: str | None = None
+    verify_tls: bool = True
+    connect_timeout: Seconds = 10.0
+    read_timeout: Seconds = 120.0
+    max_attempts: int = Field(default=6, ge=1, le=50)
+
+
+class SyncSection(_Section):
+    poll_interval: Seconds = 60.0
+    debounce: Seconds = 1.0
+    full_rescan_interval: Seconds = 3600.0
+    transfers: int = Field(default=4, ge=1, le=64)
+    max_delete_percent: float = Field(default=50.0, ge=0, le=100)
+    upload_limit: Size = 0
+    download_limit: Size = 0
+    min_free_space: Size = 1024**3
+    min_free_percent: float = Field(default=1.0, ge=0, le=100)
+    trash_retention_days: int = Field(default=30, ge=0)
+
+
+class PairSection(_Section):
+    local: str
+    remote: str = "/"
+    name: str | None = None
+    excludes: list[str] = Field(default_factory=list)
+    conflict_policy: ConflictPolicy = "keep-both"
+
+
+class LoggingSection(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    file: str | None = None
+    max_bytes: Size = 10 * 1024**2
+    backups: int = Field(default=3, ge=0)
+
+
+class ConfigModel(_Section):
+    cloud: CloudSection = Field(default_factory=CloudSection)
+    state_dir: str | None = None
+    sync: SyncSection = Field(default_factory=SyncSection)
+    pairs: list[PairSection] = Field(default_factory=list)
+    logging: LoggingSection = Field(default_factory=LoggingSection)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    poll_interval_s: float = 60.0
+    debounce_s: float = 1.0
+    full_rescan_interval_s: float = 3600.0
+    transfers: int = 4
+    max_delete_percent: float = 50.0
+    upload_limit: int = 0
+    download_limit: int = 0
+    min_free_space: int = 1024**3
+    min_free_percent: float = 1.0
+    trash_retention_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class PairConfig:
+    name: str
+    local_root: Path
+    remote_root: str
+    excludes: tuple[str, ...] = ()
+    conflict_policy: ConflictPolicy = "keep-both"
+
+
+@dataclass(frozen=True, slots=True)
+class LogOptions:
+    level: str = "info"
+    file: Path | None = None
+    max_bytes: int = 10 * 1024**2
+    backups: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    cloud: CloudSettings
+    state_dir: Path
+    pairs: tuple[PairConfig, ...] = ()
+    sync: SyncOptions = field(default_factory=SyncOptions)
+    logging: LogOptions = field(default_factory=LogOptions)
+    source: Path | None = None
+
+    def pair(self, name: str | None) -> PairConfig:
+        """The pair called `name`, or the only pair when `name` is None."""
+        if name is None:
+            if len(self.pairs) == 1:
+                return self.pairs[0]
+            names = ", ".join(p.name for p in self.pairs) or "none configured"
+            raise ConfigError(f"choose a folder pair with --pair ({names})", file=self.source)
+        for pair in self.pairs:
+            if pair.name == name:
+                return pair
+        raise ConfigError(f"no folder pair named {name!r}", file=self.source)
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """Where things go when the config does not say; injected so parsing stays pure."""
+
+    home: Path
+    state_dir: Path
+
+    @classmethod
+    def from_environment(cls) -> Defaults:
+        return cls(home=Path.home(), state_dir=platformdirs.user_state_path("syncd"))
+
+
+def default_config_path() -> Path:
+    return platformdirs.user_config_path("syncd") / "config.yaml"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of duplicate keys silently; a config must not."""
+
+
+def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            first = seen[key].start_mark.line + 1
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key {key!r} (first defined on line {first})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_unique_mapping,
+)
+
+
+def _node_marks(
+    node: yaml.Node, prefix: tuple[str | int, ...] = ()
+) -> dict[tuple[str | int, ...], yaml.Mark]:
+    """Map each key path to where it appears: the key itself for mappings, the item for lists."""
+    marks: dict[tuple[str | int, ...], yaml.Mark] = {prefix: node.start_mark}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = (*prefix, str(key_node.value))
+            marks.update(_node_marks(value_node, path))
+            marks[path] = key_node.start_mark
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            marks.update(_node_marks(item, (*prefix, index)))
+    return marks
+
+
+def _expand_path(raw: str, home: Path) -> Path:
+    if raw == "~" or raw.startswith("~/"):
+        return home / raw[2:]
+    return Path(raw)
+
+
+def _require_absolute(raw: str, home: Path, key: str, where: dict[str, Any]) -> Path:
+    path = _expand_path(raw, home)
+    if not path.is_absolute():
+        raise ConfigError(
+            f"must be an absolute path (or start with ~/), got {raw!r}", key=key, **where
+        )
+    return path
+
+
+def _normalise_remote(raw: str) -> str:
+    parts = [part for part in raw.split("/") if part]
+    if any(part in (".", "..") for part in parts):
+        raise ValueError(f"remote path may not contain '.' or '..': {raw!r}")
+    return "/" + "/".join(parts)
+
+
+def parse_config(text: str, *, source: Path | None, defaults: Defaults) -> Config:
+    """Validate a YAML document into a `Config`; raises `ConfigError` naming file:line:col."""
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ConfigError(
+            f"invalid YAML: {exc.problem}",
+            file=source,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", file=source) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping of keys", file=source, line=1, column=1)
+    try:
+        model = ConfigModel.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(error["loc"])
+        marks = _node_marks(yaml.compose(text, Loader=yaml.SafeLoader) or yaml.MappingNode("", []))
+        probe = loc
+        while probe and probe not in marks:
+            probe = probe[:-1]
+        mark = marks.get(probe)
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        raise ConfigError(
+            message,
+            file=source,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+            key=".".join(str(part) for part in loc),
+        ) from None
+    return _build(model, text, source, defaults)
+
+
+def _build(model: ConfigModel, text: str, source: Path | None, defaults: Defaults) -> Config:
+    marks = _node_marks(yaml.compose(text, Loader=yaml.SafeLoader) or yaml.MappingNode("", []))
+
+    def where(*loc: str | int) -> dict[str, Any]:
+        mark = marks.get(loc)
+        if mark is None:
+            return {"file": source}
+        return {"file": source, "line": mark.line + 1, "column": mark.column + 1}
+
+    state_dir = defaults.state_dir
+    if model.state_dir is not None:
+        state_dir = _require_absolute(
+            model.state_dir, defaults.home, "state_dir", where("state_dir")
+        )
+    cloud = model.cloud
+    token_file = state_dir / "token.json"
+    if cloud.token_file is not None:
+        token_file = _require_absolute(
+            cloud.token_file, defaults.home, "cloud.token_file", where("cloud", "token_file")
+        )
+    settings = CloudSettings(
+        client_id=cloud.client_id,
+        client_secret=cloud.client_secret,
+        redirect_uri=cloud.redirect_uri,
+        token_file=token_file,
+        api_url=cloud.api_url.rstrip("/"),
+        content_url=cloud.content_url.rstrip("/"),
+        authorize_url=cloud.authorize_url,
+        token_url=cloud.token_url,
+        scope=cloud.scope,
+        verify_tls=cloud.verify_tls,
+        connect_timeout_s=cloud.connect_timeout,
+        read_timeout_s=cloud.read_timeout,
+        max_attempts=cloud.max_attempts,
+    )
+    pairs: list[PairConfig] = []
+    for index, pair in enumerate(model.pairs):
+        key = f"pairs.{index}.local"
+        local_root = _require_absolute(
+            pair.local, defaults.home, key, where("pairs", index, "local")
+        )
+        try:
+            remote_root = _normalise_remote(pair.remote)
+        except ValueError as exc:
+            raise ConfigError(
+                str(exc), key=f"pairs.{index}.remote", **where("pairs", index, "remote")
+            ) from None
+        name = pair.name or local_root.name or "root"
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+            raise ConfigError(
+                f"pair name {name!r} may only hold letters, digits, '.', '_' and '-'",
+                key=f"pairs.{index}.name",
+                **where("pairs", index, "name"),
+            )
+        if any(existing.name == name for existing in pairs):
+            raise ConfigError(
+                f"two pairs are named {name!r}; give them distinct `name`s",
+                key=f"pairs.{index}",
+                **where("pairs", index),
+            )
+        pairs.append(
+            PairConfig(
+                name=name,
+                local_root=local_root,
+                remote_root=remote_root,
+                excludes=tuple(pair.excludes),
+                conflict_policy=pair.conflict_policy,
+            )
+        )
+    _check_no_nesting(pairs, where)
+    sync = model.sync
+    log = model.logging
+    log_file = None
+    if log.file is not None:
+        log_file = _require_absolute(
+            log.file, defaults.home, "logging.file", where("logging", "file")
+        )
+    return Config(
+        cloud=settings,
+        state_dir=state_dir,
+        pairs=tuple(pairs),
+        sync=SyncOptions(
+            poll_interval_s=sync.poll_interval,
+            debounce_s=sync.debounce,
+            full_rescan_interval_s=sync.full_rescan_interval,
+            transfers=sync.transfers,
+            max_delete_percent=sync.max_delete_percent,
+            upload_limit=sync.upload_limit,
+            download_limit=sync.download_limit,
+            min_free_space=sync.min_free_space,
+            min_free_percent=sync.min_free_percent,
+            trash_retention_days=sync.trash_retention_days,
+        ),
+        logging=LogOptions(
+            level=log.level, file=log_file, max_bytes=log.max_bytes, backups=log.backups
+        ),
+        source=source,
+    )
+
+
+def _check_no_nesting(pairs: list[PairConfig], where: Any) -> None:
+    # Two pairs sharing a folder would each see the other's writes as user edits.
+    for index, pair in enumerate(pairs):
+        for other in pairs[:index]:
+            if pair.local_root.is_relative_to(other.local_root) or other.local_root.is_relative_to(
+                pair.local_root
+            ):
+                raise ConfigError(
+                    f"local folder {pair.local_root} overlaps pair {other.name!r} "
+                    f"({other.local_root})",
+                    key=f"pairs.{index}.local",
+                    **where("pairs", index, "local"),
+                )
+
+
+def load_config(path: Path | None, *, defaults: Defaults | None = None) -> Config:
+    """Read and parse the config; a missing file at the default location means all defaults."""
+    defaults = defaults or Defaults.from_environment()
+    explicit = path is not None
+    path = path or default_config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError("config file not found", file=path) from None
+        return parse_config("", source=None, defaults=defaults)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config: {exc}", file=path) from None
+    return parse_config(text, source=path, defaults=defaults)
+
+
+def describe_defaults() -> Mapping[str, Any]:
+    """Every key with its default, for `syncd config show --defaults` and the docs test."""
+    return ConfigModel().model_dump()
