@@ -1,0 +1,576 @@
+"""The reconciler, row by row of its decision table, then as properties over random worlds."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from syncd.sync.model import (
+    BaseEntry,
+    Conflict,
+    DeleteLocal,
+    DeleteRemote,
+    Download,
+    Kind,
+    LocalEntry,
+    MkdirLocal,
+    MkdirRemote,
+    MoveLocal,
+    MoveRemote,
+    Policy,
+    Record,
+    RemoteEntry,
+    Skip,
+    Upload,
+)
+from syncd.sync.reconcile import Side, conflict_path, local_side, reconcile, remote_side
+from tests.sync_sim import DIR, World
+
+POLICY = Policy(host="box", now="2026-11-26 175502")
+
+
+def synced(tree: dict[str, str]) -> World:
+    world = World()
+    for path, content in sorted(tree.items()):
+        world.put_local(path, content)
+        world.put_remote(path, content)
+    world.synced()
+    return world
+
+
+def kinds(world: World, policy: Policy = POLICY) -> list[tuple[str, str]]:
+    return [(type(a).__name__, a.rel_path) for a in world.plan(policy).actions]
+
+
+def converge(world: World, policy: Policy = POLICY) -> None:
+    world.sync(policy)
+    assert world.local == world.remote
+    assert not world.plan(policy), "a converged world must plan nothing"
+
+
+# --- the file rows ---------------------------------------------------------------------------
+
+
+def test_row1_nothing_changed_plans_nothing() -> None:
+    world = synced({"a.txt": "A", "d/b.txt": "B"})
+    assert world.plan(POLICY).actions == ()
+
+
+def test_row2_local_edit_uploads_over_the_base_version() -> None:
+    world = synced({"a.txt": "A"})
+    world.put_local("a.txt", "A2")
+    (action,) = world.plan(POLICY).actions
+    assert isinstance(action, Upload)
+    assert action.replace == world.remote_meta["a.txt"]
+    converge(world)
+    assert world.remote["a.txt"] == "A2"
+
+
+def test_row3_remote_edit_downloads_over_the_base_version() -> None:
+    world = synced({"a.txt": "A"})
+    world.put_remote("a.txt", "A2")
+    (action,) = world.plan(POLICY).actions
+    assert isinstance(action, Download)
+    assert action.replace == world.local_meta["a.txt"]
+    converge(world)
+    assert world.local["a.txt"] == "A2"
+
+
+def test_row4_same_edit_on_both_sides_is_recorded_after_comparing() -> None:
+    world = synced({"a.txt": "A"})
+    world.put_local("a.txt", "XY")
+    world.put_remote("a.txt", "XY")
+    (action,) = world.plan(POLICY).actions
+    assert isinstance(action, Conflict) and action.compare_first
+    converge(world)
+    assert world.local == {"a.txt": "XY"}
+
+
+def test_row5_different_edits_keep_both_remote_keeps_the_name() -> None:
+    world = synced({"d/a.txt": "A"})
+    world.put_local("d/a.txt", "local edit")
+    world.put_remote("d/a.txt", "remote")
+    (action,) = world.plan(POLICY).actions
+    assert isinstance(action, Conflict)
+    assert not action.compare_first  # sizes differ: no need to compare
+    assert action.loser == "local"
+    assert action.conflict_path == "d/a (conflicted copy 2026-11-26 175502 box).txt"
+    converge(world)
+    assert world.local["d/a.txt"] == "remote"
+    assert world.local[action.conflict_path] == "local edit"
+
+
+def test_row6_local_delete_deletes_the_remote_base_version() -> None:
+    world = synced({"a.txt": "A", "b.txt": "B"})
+    world.remove_local("a.txt")
+    (action,) = world.plan(POLICY).actions
+    assert action == DeleteRemote("a.txt", world.remote_meta["a.txt"])
+    converge(world)
+    assert world.remote == {"b.txt": "B"}
+
+
+def test_row7_remote_delete_trashes_the_local_base_version() -> None:
+    world = synced({"a.txt": "A", "b.txt": "B"})
+    world.remove_remote("a.txt")
+    (action,) = world.plan(POLICY).actions
+    assert action == DeleteLocal("a.txt", world.local_meta["a.txt"])
+    converge(world)
+    assert world.local == {"b.txt": "B"}
+
+
+def test_row8_deleted_on_both_sides_forgets_the_base() -> None:
+    world = synced({"a.txt": "A"})
+    world.remove_local("a.txt")
+    world.remove_remote("a.txt")
+    assert world.plan(POLICY).actions == (Record("a.txt", None, None),)
+    converge(world)
+    assert world.base == {}
+
+
+def test_row9_remote_edit_beats_local_delete() -> None:
+    world = synced({"a.txt": "A"})
+    world.remove_local("a.txt")
+    world.put_remote("a.txt", "A2")
+    (action,) = world.plan(POLICY).actions
+    assert isinstance(action, Download) and action.replace is None
+    converge(world)
+    assert world.local == {"a.txt": "A2"}
+
+
+def test_row10_local_edit_beats_remote_delete() -> None:
+    world = synced({"a.txt": "A"})
+    world.put_local("a.txt", "A2")
+    world.remove_remote("a.txt")
+    (action,) = world.plan(POLICY).actions
+    assert isinstance(action, Upload) and action.replace is None
+    converge(world)
+    assert world.remote == {"a.txt": "A2"}
+
+
+def test_row11_and_12_new_files_travel_with_their_folders_first() -> None:
+    world = synced({})
+    world.put_local("l/new.txt", "L")
+    world.put_remote("r/new.txt", "R")
+    assert kinds(world) == [
+        ("MkdirRemote", "l"),
+        ("Upload", "l/new.txt"),
+        ("MkdirLocal", "r"),
+        ("Download", "r/new.txt"),
+    ]
+    converge(world)
+
+
+def test_row13_first_sync_equal_files_are_compared_not_duplicated() -> None:
+    world = World()
+    world.put_local("same.txt", "S")
+    world.put_remote("same.txt", "S")
+    world.put_local("other.txt", "local")
+    world.put_remote("other.txt", "remote!")
+    plan = world.plan(POLICY)
+    by_path = {a.rel_path: a for a in plan.actions}
+    assert isinstance(by_path["same.txt"], Conflict) and by_path["same.txt"].compare_first
+    assert isinstance(by_path["other.txt"], Conflict) and not by_path["other.txt"].compare_first
+    converge(world)
+    assert world.local["same.txt"] == "S"
+    assert sorted(world.local) == [
+        "other (conflicted copy 2026-11-26 175502 box).txt",
+        "other.txt",
+        "same.txt",
+    ]
+
+
+def test_touched_file_with_same_content_only_refreshes_the_base() -> None:
+    world = synced({"a.txt": "A"})
+    world.touch_local("a.txt")
+    (action,) = world.plan(POLICY).actions
+    assert isinstance(action, Record)
+    assert action.local == world.local_meta["a.txt"]
+    converge(world)
+
+
+def test_upload_dates_unseen_are_adopted_from_the_listing() -> None:
+    world = synced({"a.txt": "A"})
+    entry = world.base["a.txt"]
+    world.base["a.txt"] = BaseEntry(
+        entry.kind, entry.size, entry.mtime_ns, entry.inode, entry.sha256, entry.remote_id, 0, 0
+    )
+    (action,) = world.plan(POLICY).actions
+    assert isinstance(action, Record) and action.remote == world.remote_meta["a.txt"]
+    converge(world)
+    assert world.base["a.txt"].remote_created == world.remote_meta["a.txt"].created
+
+
+def test_upload_dates_unseen_but_size_differs_is_a_remote_change() -> None:
+    base = BaseEntry(Kind.FILE, 3, 1, 1, "h", "id", 0, 0)
+    assert remote_side(RemoteEntry(Kind.FILE, "id", 4, 5, 5), base) is Side.MODIFIED
+    assert remote_side(RemoteEntry(Kind.FILE, "id", 3, 5, 5), base) is Side.UNCHANGED
+
+
+def test_local_side_without_hash_counts_a_stat_change_as_modified() -> None:
+    base = BaseEntry(Kind.FILE, 3, 1, 1, "h")
+    assert local_side(LocalEntry(Kind.FILE, 3, 2, 1, None), base) is Side.MODIFIED
+    assert local_side(LocalEntry(Kind.FILE, 3, 2, 1, "h"), base) is Side.UNCHANGED
+    assert local_side(LocalEntry(Kind.FILE, 3, 1, 1, None), base) is Side.UNCHANGED
+
+
+# --- folders -------------------------------------------------------------------------------
+
+
+def test_local_folder_delete_goes_as_one_recursive_remote_delete() -> None:
+    world = synced({"d/a": "1", "d/e/b": "2", "keep": "k"})
+    world.remove_local("d")
+    (action,) = world.plan(POLICY).actions
+    assert isinstance(action, DeleteRemote) and action.rel_path == "d"
+    assert [path for path, _ in action.subtree] == ["d/a", "d/e", "d/e/b"]
+    converge(world)
+    assert world.remote == {"keep": "k"}
+
+
+def test_remote_folder_delete_goes_to_the_trash_in_one_move() -> None:
+    world = synced({"d/a": "1", "d/e/b": "2"})
+    world.remove_remote("d")
+    (action,) = world.plan(POLICY).actions
+    assert isinstance(action, DeleteLocal) and action.rel_path == "d"
+    converge(world)
+    assert world.local == {}
+
+
+def test_row15_folder_deleted_locally_keeps_what_changed_remotely_inside() -> None:
+    world = synced({"d/a": "1", "d/b": "2", "d/e/c": "3"})
+    world.remove_local("d")
+    world.put_remote("d/b", "2 edited")
+    world.put_remote("d/new", "4")
+    converge(world)
+    assert world.local == {"d": DIR, "d/b": "2 edited", "d/new": "4"}
+
+
+def test_row15_folder_deleted_remotely_keeps_what_changed_locally_inside() -> None:
+    world = synced({"d/a": "1", "d/e/c": "3"})
+    world.remove_remote("d")
+    world.put_local("d/e/c", "3 edited")
+    converge(world)
+    assert world.remote == {"d": DIR, "d/e": DIR, "d/e/c": "3 edited"}
+
+
+def test_row14_local_file_became_a_folder() -> None:
+    world = synced({"x": "file"})
+    world.remove_local("x")
+    world.put_local("x/inner.txt", "I")
+    plan_kinds = kinds(world)
+    assert ("DeleteRemote", "x") in plan_kinds and ("MkdirRemote", "x") in plan_kinds
+    converge(world)
+    assert world.remote == {"x": DIR, "x/inner.txt": "I"}
+
+
+def test_row14_remote_folder_became_a_file() -> None:
+    world = synced({"x/inner.txt": "I"})
+    world.remove_remote("x")
+    world.put_remote("x", "file now")
+    converge(world)
+    assert world.local == {"x": "file now"}
+
+
+def test_row14_type_change_against_an_edit_is_a_conflict_that_keeps_both() -> None:
+    world = synced({"x": "file"})
+    world.remove_local("x")
+    world.put_local("x/inner.txt", "I")
+    world.put_remote("x", "edited file")
+    plan = world.plan(POLICY)
+    assert [type(a) for a in plan.actions] == [Conflict]
+    converge(world)
+    copy = "x (conflicted copy 2026-11-26 175502 box)"
+    assert world.local == {"x": "edited file", copy: DIR, f"{copy}/inner.txt": "I"}
+
+
+def test_folder_created_on_both_sides_is_recorded() -> None:
+    world = World()
+    world.put_local("d", DIR)
+    world.put_remote("d", DIR)
+    assert kinds(world) == [("Record", "d")]
+
+
+def test_file_against_folder_on_first_sync_keeps_both() -> None:
+    world = World()
+    world.put_local("n", "a file")
+    world.put_remote("n/child", "c")
+    converge(world)
+    assert world.local["n/child"] == "c"
+    assert world.local["n (conflicted copy 2026-11-26 175502 box)"] == "a file"
+
+
+# --- moves ---------------------------------------------------------------------------------
+
+
+def test_row16_local_rename_is_one_server_side_move() -> None:
+    world = synced({"a.txt": "A"})
+    world.move_local("a.txt", "b.txt")
+    (action,) = world.plan(POLICY).actions
+    assert isinstance(action, MoveRemote) and (action.src, action.dst) == ("a.txt", "b.txt")
+    converge(world)
+    assert world.remote == {"b.txt": "A"}
+
+
+def test_row16_local_folder_move_is_one_call_for_the_whole_subtree() -> None:
+    tree = {f"big/f{i}.txt": str(i) for i in range(50)} | {"dst": DIR}
+    world = synced(tree)
+    world.move_local("big", "dst/big2")
+    (action,) = world.plan(POLICY).actions
+    assert isinstance(action, MoveRemote) and (action.src, action.dst) == ("big", "dst/big2")
+    converge(world)
+    assert set(world.remote) == {"dst", "dst/big2"} | {f"dst/big2/f{i}.txt" for i in range(50)}
+
+
+def test_row18_local_move_and_edit_moves_then_uploads() -> None:
+    world = synced({"a.txt": "A"})
+    world.move_local("a.txt", "b.txt")
+    world.put_local("b.txt", "A edited")  # an editor may replace the inode; keep it here
+    world.local_meta["b.txt"] = LocalEntry(
+        Kind.FILE, 8, 99_000, world.base["a.txt"].inode, world.local_meta["b.txt"].sha256
+    )
+    assert isinstance(world.plan(POLICY).actions[0], MoveRemote)
+    converge(world)
+    assert world.remote == {"b.txt": "A edited"}
+
+
+def test_row17_remote_rename_is_a_local_rename() -> None:
+    world = synced({"a.txt": "A"})
+    world.move_remote("a.txt", "b.txt")
+    (action,) = world.plan(POLICY).actions
+    assert isinstance(action, MoveLocal) and (action.src, action.dst) == ("a.txt", "b.txt")
+    converge(world)
+    assert world.local == {"b.txt": "A"}
+
+
+def test_row17_remote_folder_move_is_one_local_rename() -> None:
+    world = synced({f"src/f{i}": str(i) for i in range(20)} | {"other/x": "x"})
+    world.move_remote("src", "other/moved")
+    (action,) = world.plan(POLICY).actions
+    assert isinstance(action, MoveLocal) and (action.src, action.dst) == ("src", "other/moved")
+    converge(world)
+
+
+def test_remote_move_of_lookalike_files_is_not_guessed() -> None:
+    world = synced({"a": "same", "b": "same"})
+    # Two files of one size and creation date: a rename cannot be told apart.
+    world.base["b"] = BaseEntry(**{**_fields(world.base["b"]), "remote_created": 7})
+    world.base["a"] = BaseEntry(**{**_fields(world.base["a"]), "remote_created": 7})
+    world.remote_meta["a"] = RemoteEntry(Kind.FILE, "a", 4, 7, world.remote_meta["a"].modified)
+    world.remote_meta["b"] = RemoteEntry(Kind.FILE, "b", 4, 7, world.remote_meta["b"].modified)
+    world.move_remote("a", "c")
+    assert not any(isinstance(a, MoveLocal) for a in world.plan(POLICY).actions)
+    converge(world)
+    assert world.local == {"b": "same", "c": "same"}
+
+
+def test_row19_moved_to_two_places_keeps_both_never_deletes_both() -> None:
+    world = synced({"a": "A"})
+    world.move_local("a", "b")
+    world.move_remote("a", "c")
+    converge(world)
+    assert world.local == {"b": "A", "c": "A"}
+
+
+# --- safety --------------------------------------------------------------------------------
+
+
+def test_row22_unreadable_folder_is_never_deleted_remotely() -> None:
+    world = synced({"d/a": "1", "d/b": "2"})
+    # The scanner could not list d: it reports it unreadable and gives no entries below.
+    world.remove_local("d/a")
+    world.remove_local("d/b")
+    plan = reconcile(world.local_meta, world.base, world.remote_meta, POLICY, skip=frozenset({"d"}))
+    assert all(isinstance(a, Skip) for a in plan.actions)
+    assert not plan
+
+
+def test_skipped_child_keeps_its_deleted_folder_alive() -> None:
+    world = synced({"d/a": "1", "d/b": "2"})
+    world.remove_remote("d")
+    plan = reconcile(
+        world.local_meta, world.base, world.remote_meta, POLICY, skip=frozenset({"d/a"})
+    )
+    assert [type(a) for a in plan.actions] == [Skip, DeleteLocal]
+    assert plan.actions[1].rel_path == "d/b"
+
+
+def test_blocked_move_falls_back_to_nothing_for_its_paths() -> None:
+    world = synced({"a": "A", "z": "Z"})
+    world.move_local("a", "b")
+    world.put_local("z", "Z2")
+    plan = reconcile(
+        world.local_meta, world.base, world.remote_meta, POLICY, skip=frozenset({"a", "b"})
+    )
+    assert [type(a) for a in plan.actions] == [Skip, Skip, Upload]
+
+
+# --- conflict names and policies -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rel_path", "expected"),
+    [
+        ("a.txt", "a (conflicted copy 2026-11-26 175502 box).txt"),
+        ("d/archive.tar.gz", "d/archive.tar (conflicted copy 2026-11-26 175502 box).gz"),
+        (".bashrc", ".bashrc (conflicted copy 2026-11-26 175502 box)"),
+        ("README", "README (conflicted copy 2026-11-26 175502 box)"),
+    ],
+)
+def test_conflict_names(rel_path: str, expected: str) -> None:
+    assert conflict_path(rel_path, POLICY, set()) == expected
+
+
+def test_conflict_name_never_reuses_a_taken_path() -> None:
+    first = conflict_path("a.txt", POLICY, set())
+    assert conflict_path("a.txt", POLICY, {first}) == (
+        "a (conflicted copy 2026-11-26 175502 box 2).txt"
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "loser", "name_holder"),
+    [
+        ("keep-both", "local", "remote"),
+        ("remote-wins", "local", "remote"),
+        ("local-wins", "remote", "local"),
+    ],
+)
+def test_conflict_policies_choose_who_keeps_the_name(
+    policy: str, loser: str, name_holder: str
+) -> None:
+    chosen = Policy(conflict_policy=policy, host="box", now="2026-11-26 175502")  # type: ignore[arg-type]
+    world = synced({"a.txt": "A"})
+    world.put_local("a.txt", "local!")
+    world.put_remote("a.txt", "remote")
+    (action,) = world.plan(chosen).actions
+    assert isinstance(action, Conflict) and action.loser == loser
+    converge(world, chosen)
+    assert world.local["a.txt"] == ("local!" if name_holder == "local" else "remote")
+    assert sorted(world.local.values()) == ["local!", "remote"]
+
+
+def test_newer_wins_keeps_the_newer_version_under_the_name() -> None:
+    chosen = Policy(conflict_policy="newer-wins", host="box", now="2026-11-26 175502")
+    world = synced({"a.txt": "A"})
+    world.put_remote("a.txt", "remote")
+    world.put_local("a.txt", "local!")
+    world.local_meta["a.txt"] = LocalEntry(
+        Kind.FILE, 6, (world.remote_meta["a.txt"].modified + 10) * 10**9, 1, "x"
+    )
+    (action,) = world.plan(chosen).actions
+    assert isinstance(action, Conflict) and action.loser == "remote"
+
+
+# --- properties ----------------------------------------------------------------------------
+
+NAMES = st.sampled_from(["a", "b", "c.txt", "d"])
+PATHS = st.lists(NAMES, min_size=1, max_size=3).map("/".join)
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> tuple[World, set[str]]:
+    """A synced tree, then random edits on each side; also the versions only one side holds."""
+    world = World()
+    counter = iter(range(10**6))
+    tree: dict[str, str] = {}
+    for path in draw(st.lists(PATHS, max_size=8)):
+        if any(p == path or p.startswith(path + "/") or path.startswith(p + "/") for p in tree):
+            continue
+        tree[path] = f"v{next(counter)}"
+    for path, content in sorted(tree.items()):
+        world.put_local(path, content)
+        world.put_remote(path, content)
+    world.synced()
+
+    for side in ("local", "remote"):
+        for op, path, other in draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(["write", "delete", "move", "touch", "mkdir"]), PATHS, PATHS
+                ),
+                max_size=6,
+            )
+        ):
+            files = world.local if side == "local" else world.remote
+            put = world.put_local if side == "local" else world.put_remote
+            remove = world.remove_local if side == "local" else world.remove_remote
+            move = world.move_local if side == "local" else world.move_remote
+            blocked = any(
+                files.get(p) not in (None, DIR) for p in _prefixes(path)
+            )  # a file where a folder would have to be
+            if op == "write" and not blocked and files.get(path) != DIR:
+                put(path, f"v{next(counter)}")
+            elif op == "mkdir" and not blocked and path not in files:
+                put(path, DIR)
+            elif op == "delete" and path in files:
+                remove(path)
+            elif op == "touch" and side == "local" and files.get(path) not in (None, DIR):
+                world.touch_local(path)
+            elif (
+                op == "move"
+                and path in files
+                and other not in files
+                and not other.startswith(path + "/")
+                and not any(files.get(p) not in (None, DIR) for p in _prefixes(other))
+            ):
+                for parent in _prefixes(other):
+                    if parent not in files:
+                        put(parent, DIR)
+                move(path, other)
+    # Every write makes a unique content, so a version one side holds that no base row holds
+    # is one the other side has never seen: it must survive. Base versions may be superseded
+    # (edited, deleted or moved by a side) and are not counted.
+    base_versions = set(world.base_content.values())
+    only_one_side = {
+        content
+        for tree_ in (world.local, world.remote)
+        for content in tree_.values()
+        if content != DIR and content not in base_versions
+    }
+    return world, only_one_side
+
+
+def _prefixes(path: str) -> list[str]:
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _fields(entry: BaseEntry) -> dict[str, object]:
+    return {name: getattr(entry, name) for name in BaseEntry.__slots__}
+
+
+PROPERTY_SETTINGS = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@PROPERTY_SETTINGS
+@given(worlds(), st.sampled_from(["keep-both", "newer-wins", "local-wins", "remote-wins"]))
+def test_property_sync_converges_and_loses_no_one_sided_version(
+    case: tuple[World, set[str]], conflict_policy: str
+) -> None:
+    world, only_one_side = case
+    policy = Policy(conflict_policy=conflict_policy, host="box", now="2026-11-26 175502")  # type: ignore[arg-type]
+    world.sync(policy)
+    assert world.local == world.remote
+    assert not world.plan(policy)
+    survivors = set(world.local.values())
+    assert only_one_side <= survivors, only_one_side - survivors
+
+
+@PROPERTY_SETTINGS
+@given(worlds())
+def test_property_plan_is_deterministic(case: tuple[World, set[str]]) -> None:
+    world, _ = case
+    assert world.plan(POLICY) == world.plan(POLICY)
+
+
+@PROPERTY_SETTINGS
+@given(worlds())
+def test_property_mirror_symmetry_of_simple_rows(case: tuple[World, set[str]]) -> None:
+    """Swapping sides swaps uploads with downloads for plain edits and creates."""
+    world, _ = case
+    plan = world.plan(POLICY)
+    uploads = {a.rel_path for a in plan.actions if isinstance(a, Upload | MkdirRemote)}
+    downloads = {a.rel_path for a in plan.actions if isinstance(a, Download | MkdirLocal)}
+    assert not (uploads & downloads)
