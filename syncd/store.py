@@ -1,0 +1,407 @@
+"""The per-pair state database: the only module that speaks SQL.
+
+SQLite through SQLAlchemy Core, schema owned by the Alembic revisions in `migrations/`
+(run on every open). WAL lets `syncd status` read while the daemon writes; every write
+transaction starts with `BEGIN IMMEDIATE`, because a deferred transaction that reads and then
+writes fails with "database is locked" when another connection got there first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import event
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
+
+from syncd.errors import StateError
+from syncd.sync.model import BaseEntry, Kind
+
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+entries_table = sa.Table(
+    "entries",
+    metadata,
+    sa.Column("rel_path", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("mtime_ns", sa.Integer, nullable=False),
+    sa.Column("inode", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.Text, nullable=True),
+    sa.Column("remote_id", sa.Text, nullable=False),
+    sa.Column("remote_created", sa.Integer, nullable=False),
+    sa.Column("remote_modified", sa.Integer, nullable=False),
+)
+errors_table = sa.Table(
+    "path_errors",
+    metadata,
+    sa.Column("rel_path", sa.Text, primary_key=True),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("first_failed", sa.Float, nullable=False),
+    sa.Column("retry_at", sa.Float, nullable=False),
+)
+conflicts_table = sa.Table(
+    "conflicts",
+    metadata,
+    sa.Column("rel_path", sa.Text, primary_key=True),
+    sa.Column("original", sa.Text, nullable=False),
+    sa.Column("loser", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+_BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class PathFailure:
+    rel_path: str
+    action: str
+    message: str
+    attempts: int
+    first_failed: float
+    retry_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictRecord:
+    rel_path: str
+    original: str
+    loser: str
+    created_at: float
+
+
+def migrations_dir() -> Path:
+    """`syncd/_migrations` in a wheel; the repository's `migrations/` in a source checkout."""
+    packaged = Path(str(resources.files("syncd"))) / "_migrations"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(migrations_dir()))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _make_engine(path: Path, readonly: bool) -> Engine:
+    url = f"sqlite:///file:{path}?mode=ro&uri=true" if readonly else f"sqlite:///{path}"
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool if readonly else sa.pool.QueuePool)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        # Take BEGIN into our own hands (Python 3.11's sqlite3 would issue a deferred one).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if not readonly:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _entry_row(rel_path: str, entry: BaseEntry) -> dict[str, Any]:
+    return {
+        "rel_path": rel_path,
+        "kind": entry.kind.value,
+        "size": entry.size,
+        "mtime_ns": entry.mtime_ns,
+        "inode": entry.inode,
+        "sha256": entry.sha256,
+        "remote_id": entry.remote_id,
+        "remote_created": entry.remote_created,
+        "remote_modified": entry.remote_modified,
+    }
+
+
+class Store:
+    """One pair's state. Construct with `Store.open`; one writer (the engine thread)."""
+
+    def __init__(self, engine: Engine, path: Path) -> None:
+        self._engine = engine
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, readonly: bool = False) -> Store:
+        """Open (creating and migrating unless `readonly`); unusable DBs raise `StateError`."""
+        if readonly and not path.exists():
+            raise StateError(f"{path}: no state yet (nothing has been synced)")
+        if not readonly:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not path.exists():
+                # The DB lists every synced path: keep it private from the start.
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        engine = _make_engine(path, readonly)
+        store = cls(engine, path)
+        try:
+            if readonly:
+                store._check_revision()
+            else:
+                store._migrate()
+        except StateError:
+            engine.dispose()
+            raise
+        except (sa.exc.DatabaseError, sqlite3.DatabaseError) as exc:
+            engine.dispose()
+            raise StateError(
+                f"{path}: state database is unreadable or corrupt ({exc.__class__.__name__}: "
+                f"{_first_line(exc)}). Run `syncd reset` to rebuild it from both sides "
+                "(nothing is deleted; differing files become conflicted copies)."
+            ) from None
+        return store
+
+    def _migrate(self) -> None:
+        with self._engine.begin() as connection:
+            current = self._revision(connection)
+            head = head_revision()
+            if current is not None and current != head and not self._known(current):
+                raise StateError(
+                    f"{self.path}: state database has schema {current}, newer than this syncd "
+                    f"understands ({head}). Upgrade syncd, or run `syncd reset` to rebuild it."
+                )
+            try:
+                command.upgrade(_alembic_config(connection), "head")
+            except CommandError as exc:
+                raise StateError(f"{self.path}: cannot migrate state database: {exc}") from None
+
+    def _check_revision(self) -> None:
+        with self._engine.connect() as connection:
+            current = self._revision(connection)
+        if current != head_revision():
+            raise StateError(
+                f"{self.path}: state database has schema {current}, expected {head_revision()}"
+                " (start the daemon or run `syncd sync` once to migrate it)"
+            )
+
+    @staticmethod
+    def _revision(connection: Connection) -> str | None:
+        inspector = sa.inspect(connection)
+        if not inspector.has_table("alembic_version"):
+            return None
+        row = connection.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+        return None if row is None else str(row[0])
+
+    @staticmethod
+    def _known(revision: str) -> bool:
+        script = ScriptDirectory.from_config(_alembic_config())
+        return any(rev.revision == revision for rev in script.walk_revisions())
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.begin() as connection:
+            yield connection
+
+    # --- base entries ------------------------------------------------------------------
+
+    def load_base(self) -> dict[str, BaseEntry]:
+        kinds = {kind.value: kind for kind in Kind}
+        with self._engine.connect() as connection:
+            # Raw tuples: this runs over every synced path at start and is worth keeping lean.
+            rows = connection.exec_driver_sql(
+                "SELECT rel_path, kind, size, mtime_ns, inode, sha256, remote_id,"
+                " remote_created, remote_modified FROM entries"
+            )
+            return {
+                row[0]: BaseEntry(
+                    kinds[row[1]], row[2], row[3], row[4], row[5], row[6], row[7], row[8]
+                )
+                for row in rows
+            }
+
+    def count_entries(self) -> int:
+        with self._engine.connect() as connection:
+            return int(
+                connection.scalar(sa.select(sa.func.count()).select_from(entries_table)) or 0
+            )
+
+    def apply(self, updates: Mapping[str, BaseEntry | None]) -> None:
+        """Write new base rows (None deletes one) in a single transaction."""
+        if not updates:
+            return
+        deletes = [path for path, entry in updates.items() if entry is None]
+        rows = [_entry_row(path, entry) for path, entry in updates.items() if entry is not None]
+        with self._write() as connection:
+            for start in range(0, len(deletes), _BATCH):
+                chunk = deletes[start : start + _BATCH]
+                connection.execute(
+                    entries_table.delete().where(entries_table.c.rel_path.in_(chunk))
+                )
+            if rows:
+                statement = sqlite_insert(entries_table)
+                statement = statement.on_conflict_do_update(
+                    index_elements=["rel_path"],
+                    set_={c.name: statement.excluded[c.name] for c in entries_table.columns},
+                )
+                for start in range(0, len(rows), _BATCH):
+                    connection.execute(statement, rows[start : start + _BATCH])
+
+    def clear_base(self) -> None:
+        with self._write() as connection:
+            connection.execute(entries_table.delete())
+            connection.execute(errors_table.delete())
+
+    # --- key/value metadata ------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self._engine.connect() as connection:
+            value = connection.scalar(sa.select(meta_table.c.value).where(meta_table.c.key == key))
+        return None if value is None else str(value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as connection:
+            self._upsert_meta(connection, key, value)
+
+    def set_meta_json(self, key: str, value: object) -> None:
+        self.set_meta(key, json.dumps(value, sort_keys=True))
+
+    def get_meta_json(self, key: str) -> Any:
+        raw = self.get_meta(key)
+        return None if raw is None else json.loads(raw)
+
+    @staticmethod
+    def _upsert_meta(connection: Connection, key: str, value: str) -> None:
+        statement = sqlite_insert(meta_table).values(key=key, value=value)
+        connection.execute(
+            statement.on_conflict_do_update(index_elements=["key"], set_={"value": value})
+        )
+
+    # --- per-path failures -------------------------------------------------------------
+
+    def record_failure(self, rel_path: str, action: str, message: str, retry_at: float) -> int:
+        """Count one more failure of `rel_path`; returns how many in a row."""
+        now = time.time()
+        with self._write() as connection:
+            row = connection.execute(
+                sa.select(errors_table.c.attempts, errors_table.c.first_failed).where(
+                    errors_table.c.rel_path == rel_path
+                )
+            ).first()
+            attempts = 1 if row is None else row.attempts + 1
+            first = now if row is None else row.first_failed
+            statement = sqlite_insert(errors_table).values(
+                rel_path=rel_path,
+                action=action,
+                message=message,
+                attempts=attempts,
+                first_failed=first,
+                retry_at=retry_at,
+            )
+            connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["rel_path"],
+                    set_={
+                        "action": action,
+                        "message": message,
+                        "attempts": attempts,
+                        "retry_at": retry_at,
+                    },
+                )
+            )
+        return attempts
+
+    def set_retry(self, rel_path: str, retry_at: float) -> None:
+        with self._write() as connection:
+            connection.execute(
+                errors_table.update()
+                .where(errors_table.c.rel_path == rel_path)
+                .values(retry_at=retry_at)
+            )
+
+    def clear_failures(self, rel_paths: Iterable[str]) -> None:
+        paths = list(rel_paths)
+        if not paths:
+            return
+        with self._write() as connection:
+            for start in range(0, len(paths), _BATCH):
+                chunk = paths[start : start + _BATCH]
+                connection.execute(errors_table.delete().where(errors_table.c.rel_path.in_(chunk)))
+
+    def failures(self) -> list[PathFailure]:
+        with self._engine.connect() as connection:
+            rows = connection.execute(sa.select(errors_table).order_by(errors_table.c.rel_path))
+            return [
+                PathFailure(
+                    row.rel_path,
+                    row.action,
+                    row.message,
+                    row.attempts,
+                    row.first_failed,
+                    row.retry_at,
+                )
+                for row in rows
+            ]
+
+    # --- conflicted copies -------------------------------------------------------------
+
+    def add_conflict(self, rel_path: str, original: str, loser: str) -> None:
+        with self._write() as connection:
+            statement = sqlite_insert(conflicts_table).values(
+                rel_path=rel_path, original=original, loser=loser, created_at=time.time()
+            )
+            connection.execute(statement.on_conflict_do_nothing())
+
+    def remove_conflicts(self, rel_paths: Iterable[str]) -> None:
+        paths = list(rel_paths)
+        if not paths:
+            return
+        with self._write() as connection:
+            connection.execute(
+                conflicts_table.delete().where(conflicts_table.c.rel_path.in_(paths))
+            )
+
+    def conflicts(self) -> list[ConflictRecord]:
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(conflicts_table).order_by(conflicts_table.c.rel_path)
+            )
+            return [ConflictRecord(r.rel_path, r.original, r.loser, r.created_at) for r in rows]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.splitlines()[0] if text else exc.__class__.__name__

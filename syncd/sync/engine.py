@@ -1,0 +1,465 @@
+"""The engine of one folder pair: the loop that owns its state.
+
+It keeps three views in memory (local, base, remote), refreshes the local one from scans and
+the remote one from listings, asks the pure reconciler for a plan, passes the plan through the
+safety gate, has the executor apply it, and writes every result into the store. Only the
+engine thread calls it; the watcher and the poller hand it hints and listings.
+
+Our own writes need no echo suppression: after the executor writes a file, the base equals
+the disk, so the rescan the watcher triggers plans nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from syncd.cloud.errors import NotFound, QuotaExceeded
+from syncd.config import PairConfig, SyncOptions
+from syncd.errors import NeedsUserError, PathError, RootGuardError, TransientError
+from syncd.store import Store
+from syncd.sync import localfs
+from syncd.sync.excludes import Excludes
+from syncd.sync.executor import Cancelled, Executor, Limits, Outcome
+from syncd.sync.model import (
+    BaseEntry,
+    Conflict,
+    DeleteLocal,
+    DeleteRemote,
+    Download,
+    LocalEntry,
+    MkdirLocal,
+    MkdirRemote,
+    MoveLocal,
+    MoveRemote,
+    Plan,
+    Policy,
+    Record,
+    RemoteEntry,
+    Skip,
+    Upload,
+)
+from syncd.sync.reconcile import is_within, reconcile
+from syncd.sync.remote import RemoteScan, RemoteSide
+from syncd.sync.safety import check_mass_delete
+
+log = logging.getLogger(__name__)
+
+MARKER_KEY = "root_marker"
+REMOTE_ROOT_KEY = "remote_root"
+REMOTE_ROOT_ID_KEY = "remote_root_id"
+# Big pages keep a poll to a few calls; the listing of one page is parsed and dropped.
+PAGE_SIZE = 20_000
+_COMMIT_EVERY = 0.25  # seconds: results are batched into one transaction this often
+_MAX_BACKOFF = 3600.0
+
+
+@dataclass
+class SyncReport:
+    """What a sync did. `plan` is set for a dry run, which does nothing else."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    failures: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    bytes_up: int = 0
+    bytes_down: int = 0
+    passes: int = 0
+    plan: Plan | None = None
+    offline: str | None = None
+    uploads_paused: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and self.offline is None
+
+
+def action_name(action: object) -> str:
+    names = {
+        Upload: "upload",
+        Download: "download",
+        MkdirLocal: "mkdir-local",
+        MkdirRemote: "mkdir-cloud",
+        DeleteLocal: "trash-local",
+        DeleteRemote: "delete-cloud",
+        MoveLocal: "move-local",
+        MoveRemote: "move-cloud",
+        Record: "record",
+        Conflict: "conflict",
+        Skip: "skip",
+    }
+    return names.get(type(action), type(action).__name__.lower())
+
+
+def backoff_delay(attempts: int, rng: random.Random) -> float:
+    """30 s, 1 min, 2 min, ... up to an hour, with jitter so failures do not march in step."""
+    delay = min(_MAX_BACKOFF, 30.0 * 2 ** max(0, attempts - 1))
+    return float(delay * rng.uniform(0.75, 1.25))
+
+
+class PairEngine:
+    """Syncs one folder pair. Build it, `prepare()`, then `sync()` or drive it pass by pass."""
+
+    def __init__(
+        self,
+        pair: PairConfig,
+        options: SyncOptions,
+        store: Store,
+        remote: RemoteSide,
+        *,
+        hostname: str | None = None,
+        now: Callable[[], datetime] = datetime.now,
+        clock: Callable[[], float] = time.time,
+        stop: threading.Event | None = None,
+        limits: Limits | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.pair = pair
+        self.options = options
+        self.store = store
+        self.remote_side = remote
+        self.root = pair.local_root
+        self.excludes = Excludes(pair.excludes)
+        self.hostname = hostname or socket.gethostname().split(".")[0] or "host"
+        self.now = now
+        self.clock = clock
+        self.stop = stop or threading.Event()
+        self.on_outcome = on_outcome
+        self.rng = rng or random.Random()
+        self.executor = Executor(
+            self.root,
+            remote,
+            self.excludes,
+            transfers=options.transfers,
+            limits=limits,
+            stop=self.stop,
+            now=now,
+        )
+        self.base: dict[str, BaseEntry] = {}
+        self.local: dict[str, LocalEntry] = {}
+        self.unreadable: set[str] = set()
+        self.remote: dict[str, RemoteEntry] = {}
+        self.urls: dict[str, str] = {}
+        self.hidden: set[str] = set()
+        self.retry_at: dict[str, float] = {}
+        self.remote_generation = 0
+        self.remote_stale = True
+        self.prepared = False
+
+    # --- setting up ----------------------------------------------------------------------
+
+    def prepare(self, *, dry_run: bool = False) -> None:
+        """Guard the root, load the base, find the remote folder. Raises RootGuardError."""
+        self.base = self.store.load_base()
+        self.retry_at = {f.rel_path: f.retry_at for f in self.store.failures()}
+        self.check_root(dry_run=dry_run)
+        first_sync = not self.base
+        known_id = self.store.get_meta(REMOTE_ROOT_ID_KEY)
+        same_root = self.store.get_meta(REMOTE_ROOT_KEY) == self.pair.remote_root
+        if known_id and same_root and not first_sync:
+            # Trust the remembered id; a listing that finds it gone re-resolves the path.
+            self.remote_side.root_id = known_id
+        elif dry_run and first_sync:
+            try:
+                self.remote_side.resolve_root(create=False)
+            except RootGuardError:
+                self.remote_side.root_id = None  # nothing there yet: an empty remote side
+        else:
+            root_id = self.remote_side.resolve_root(create=first_sync)
+            if not dry_run:
+                self.store.set_meta(REMOTE_ROOT_KEY, self.pair.remote_root)
+                self.store.set_meta(REMOTE_ROOT_ID_KEY, root_id)
+        self.prepared = True
+
+    def check_root(self, *, dry_run: bool = False) -> None:
+        """The local root must be the folder we synced: present, with our marker inside."""
+        marker = self.store.get_meta(MARKER_KEY)
+        if marker is None:
+            if self.base:
+                raise RootGuardError(
+                    f"state for {self.root} has no root marker; run `syncd reset` to rebuild it"
+                )
+            if dry_run:
+                return
+            try:
+                self.root.mkdir(parents=False, exist_ok=True)
+            except FileNotFoundError:
+                raise RootGuardError(
+                    f"cannot create the local folder {self.root}: its parent does not exist"
+                ) from None
+            if not self.root.is_dir():
+                raise RootGuardError(f"the local folder {self.root} is not a folder")
+            self.store.set_meta(MARKER_KEY, localfs.write_marker(self.root))
+            return
+        if not self.root.is_dir():
+            raise RootGuardError(
+                f"the local folder {self.root} is missing (or not a folder): nothing was "
+                "deleted in the cloud. Mount or restore it, or run `syncd reset` to start over."
+            )
+        found = localfs.read_marker(self.root)
+        if found != marker:
+            raise RootGuardError(
+                f"{self.root} is not the folder that was synced (its .syncd marker is "
+                f"{'missing' if found is None else 'different'}): nothing was deleted in the "
+                "cloud. Restore the folder, or run `syncd reset` to sync it from scratch."
+            )
+
+    # --- views ---------------------------------------------------------------------------
+
+    def scan_local(self, subtrees: Iterable[str] | None = None) -> None:
+        """Refresh the local view, entirely or for some subtrees (watcher hints)."""
+        roots = None if subtrees is None else sorted(set(subtrees))
+        found = localfs.scan(self.root, self.base, self.excludes, roots)
+        for note in found.notes:
+            log.debug("%s: %s", self.pair.name, note)
+        if roots is None or "" in roots:
+            self.local = found.entries
+            self.unreadable = found.unreadable
+            return
+        tops = [r for r in roots if not any(is_within(r, o) and r != o for o in roots)]
+        for top in tops:
+            for path in [p for p in self.local if is_within(p, top)]:
+                del self.local[path]
+            self.unreadable = {p for p in self.unreadable if not is_within(p, top)}
+        self.local.update(found.entries)
+        self.unreadable |= found.unreadable
+
+    def poll_remote(self) -> None:
+        self.set_remote(self.fetch_remote(), self.remote_generation)
+
+    def fetch_remote(self) -> RemoteScan:
+        """One listing of the remote folder (callable from the poller thread)."""
+        if self.remote_side.root_id is None:
+            return RemoteScan(root_id="")
+        try:
+            return self.remote_side.scan(self.excludes, page_size=PAGE_SIZE)
+        except NotFound:
+            # Renamed, moved or deleted: find it by path again, or stop (RootGuardError).
+            self.remote_side.resolve_root(create=False)
+            return self.remote_side.scan(self.excludes, page_size=PAGE_SIZE)
+
+    def set_remote(self, scan: RemoteScan, generation: int) -> bool:
+        """Take a listing unless we changed the cloud after it was started."""
+        if generation != self.remote_generation:
+            self.remote_stale = True
+            return False
+        self.remote = scan.entries
+        self.urls = scan.urls
+        self.hidden = scan.hidden
+        for note in scan.notes:
+            log.warning("%s: cloud: %s", self.pair.name, note)
+        self.remote_stale = False
+        return True
+
+    # --- planning ------------------------------------------------------------------------
+
+    def policy(self) -> Policy:
+        return Policy(
+            conflict_policy=self.pair.conflict_policy,
+            host=self.hostname,
+            now=self.now().strftime("%Y-%m-%d %H%M%S"),
+        )
+
+    def skip_set(self) -> frozenset[str]:
+        now = self.clock()
+        waiting = {path for path, when in self.retry_at.items() if when > now}
+        return frozenset(self.unreadable | self.hidden | waiting)
+
+    def plan(self) -> Plan:
+        return reconcile(self.local, self.base, self.remote, self.policy(), skip=self.skip_set())
+
+    # --- applying ------------------------------------------------------------------------
+
+    def apply(self, plan: Plan, report: SyncReport, *, allow_mass_delete: bool) -> bool:
+        """Check and apply one plan; True if anything changed (so another pass may help)."""
+        if not allow_mass_delete:
+            check_mass_delete(plan, self.base, max_percent=self.options.max_delete_percent)
+        batch = _Batch(self.store, self.clock)
+        progress = False
+        rescan: set[str] = set()
+        abort: list[BaseException] = []
+
+        def take(outcome: Outcome) -> None:
+            nonlocal progress
+            if abort:
+                return
+            self._absorb(outcome, batch, report, rescan)
+            if outcome.ok and not isinstance(outcome.action, Skip):
+                progress = True
+            error = outcome.error
+            if isinstance(error, NeedsUserError) or (
+                isinstance(error, TransientError) and not isinstance(error, PathError)
+            ):
+                abort.append(error)
+                self.executor.stop_run.set()
+
+        self.executor.stop_run.clear()
+        try:
+            self.executor.run(plan, self.base, self.remote, self.urls, take)
+        finally:
+            batch.flush()
+            self.executor.pause_uploads = False
+        if rescan:
+            self.scan_local(rescan)
+        if abort:
+            error = abort[0]
+            if isinstance(error, NeedsUserError):
+                raise error
+            report.offline = str(error)
+        return progress
+
+    def _absorb(
+        self, outcome: Outcome, batch: _Batch, report: SyncReport, rescan: set[str]
+    ) -> None:
+        action = outcome.action
+        for path, base_entry in outcome.base.items():
+            if base_entry is None:
+                self.base.pop(path, None)
+            else:
+                self.base[path] = base_entry
+        for path, local_entry in outcome.local.items():
+            if local_entry is None:
+                self.local.pop(path, None)
+            else:
+                self.local[path] = local_entry
+        if outcome.remote:
+            self.remote_generation += 1
+            # Uploads return only an id: their dates come from the next listing.
+            self.remote_stale = self.remote_stale or not outcome.remote_fresh
+            for path, remote_entry in outcome.remote.items():
+                if remote_entry is None:
+                    self.remote.pop(path, None)
+                    self.urls.pop(path, None)
+                else:
+                    self.remote[path] = remote_entry
+        rescan |= outcome.rescan
+        batch.base.update(outcome.base)
+        if outcome.conflict is not None:
+            batch.conflicts.append(outcome.conflict)
+            report.conflicts.append(outcome.conflict[0])
+        name = action_name(action)
+        if outcome.error is None:
+            if outcome.ok:
+                report.counts[name] += 1
+                if isinstance(action, Upload):
+                    report.bytes_up += outcome.transferred
+                elif isinstance(action, Download | Conflict):
+                    report.bytes_down += outcome.transferred
+                if action.rel_path in self.retry_at:
+                    del self.retry_at[action.rel_path]
+                    batch.cleared.append(action.rel_path)
+        elif not isinstance(outcome.error, Cancelled):
+            self._failed(action.rel_path, name, outcome.error, batch, report)
+            if isinstance(outcome.error, QuotaExceeded):
+                self.executor.pause_uploads = True
+                report.uploads_paused = "the cloud is full (NO_SPACE_LEFT)"
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
+        batch.maybe_flush()
+
+    def _failed(
+        self, rel_path: str, name: str, error: BaseException, batch: _Batch, report: SyncReport
+    ) -> None:
+        message = str(error)
+        log.warning("%s: %s %s failed: %s", self.pair.name, name, rel_path, message)
+        report.failures[rel_path] = message
+        attempts = batch.record_failure(rel_path, name, message)
+        retry = self.clock() + backoff_delay(attempts, self.rng)
+        batch.set_retry(rel_path, retry)
+        self.retry_at[rel_path] = retry
+
+    # --- whole syncs ---------------------------------------------------------------------
+
+    def converge(self, report: SyncReport, *, allow_mass_delete: bool, max_passes: int) -> None:
+        """Plan and apply until there is nothing left to do (or nothing more can be done)."""
+        for _ in range(max_passes):
+            if self.stop.is_set():
+                return
+            if self.remote_stale:
+                self.poll_remote()
+            plan = self.plan()
+            if not plan:
+                return
+            report.passes += 1
+            progressed = self.apply(plan, report, allow_mass_delete=allow_mass_delete)
+            if report.offline or not progressed:
+                return
+
+    def sync(
+        self, *, dry_run: bool = False, allow_mass_delete: bool = False, max_passes: int = 12
+    ) -> SyncReport:
+        """One complete sync: scan both sides, then converge (or just plan, for a dry run)."""
+        report = SyncReport()
+        if not self.prepared:
+            self.prepare(dry_run=dry_run)
+        else:
+            self.check_root()
+        self.scan_local()
+        self.poll_remote()
+        if dry_run:
+            report.plan = self.plan()
+            return report
+        self.converge(report, allow_mass_delete=allow_mass_delete, max_passes=max_passes)
+        for path, when in sorted(self.retry_at.items()):
+            if path not in report.failures and when > self.clock():
+                report.notes.append(f"{path}: waiting to retry after an earlier failure")
+        report.notes.extend(
+            sorted(f"{path}: not synced (unreadable or a link)" for path in self.unreadable)
+        )
+        return report
+
+
+class _Batch:
+    """Base rows and bookkeeping written together, at most every `_COMMIT_EVERY` seconds.
+
+    Results are committed only after the action succeeded; batching only decides how many of
+    them share one transaction.
+    """
+
+    def __init__(self, store: Store, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.clock = clock
+        self.base: dict[str, BaseEntry | None] = {}
+        self.conflicts: list[tuple[str, str, str]] = []
+        self.cleared: list[str] = []
+        self.retries: dict[str, float] = {}
+        self.last = clock()
+
+    def record_failure(self, rel_path: str, action: str, message: str) -> int:
+        self.flush()
+        return self.store.record_failure(rel_path, action, message, self.clock())
+
+    def set_retry(self, rel_path: str, when: float) -> None:
+        self.retries[rel_path] = when
+
+    def maybe_flush(self) -> None:
+        if self.clock() - self.last >= _COMMIT_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        self.last = self.clock()
+        if self.base:
+            self.store.apply(self.base)
+            self.base = {}
+        if self.cleared:
+            self.store.clear_failures(self.cleared)
+            self.cleared = []
+        for copy, original, loser in self.conflicts:
+            self.store.add_conflict(copy, original, loser)
+        self.conflicts = []
+        for rel_path, when in self.retries.items():
+            self.store.set_retry(rel_path, when)
+        self.retries = {}
+
+
+def default_state_path(state_dir: Path, pair_name: str) -> Path:
+    return state_dir / "pairs" / pair_name / "state.db"

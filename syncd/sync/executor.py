@@ -1,0 +1,645 @@
+"""Carry out a plan: API calls and local file operations, each checked just before it acts.
+
+Order: conflicts and deletes (deepest first), then folder creations (shallowest first), then
+moves, then transfers in a bounded pool. Every action ends in one `Outcome` that tells the
+engine which base rows to write, how its views of both sides changed, and what failed. An
+action whose side changed since the plan was made does nothing and asks for a rescan; an
+action that fails leaves the base as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import posixpath
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from syncd.cloud.errors import AlreadyExists, NotFound
+from syncd.cloud.models import RemoteFile
+from syncd.errors import PathError, SyncdError, TransientError
+from syncd.sync import localfs
+from syncd.sync.excludes import Excludes
+from syncd.sync.io import HashingSource, HashingWriter, TokenBucket
+from syncd.sync.model import (
+    Action,
+    BaseEntry,
+    BaseSnapshot,
+    Conflict,
+    DeleteLocal,
+    DeleteRemote,
+    Download,
+    Kind,
+    LocalEntry,
+    MkdirLocal,
+    MkdirRemote,
+    MoveLocal,
+    MoveRemote,
+    Plan,
+    Record,
+    RemoteEntry,
+    Skip,
+    Upload,
+)
+from syncd.sync.reconcile import is_within, parent_of
+from syncd.sync.remote import RemoteSide, remote_entry
+
+log = logging.getLogger(__name__)
+
+
+class Cancelled(Exception):
+    """The engine is stopping: the transfer was abandoned, nothing was committed."""
+
+
+class Stale(Exception):
+    """A side no longer looks like the plan saw it: skip, rescan, plan again."""
+
+
+@dataclass
+class Outcome:
+    action: Action
+    base: dict[str, BaseEntry | None] = field(default_factory=dict)
+    local: dict[str, LocalEntry | None] = field(default_factory=dict)
+    remote: dict[str, RemoteEntry | None] = field(default_factory=dict)
+    rescan: set[str] = field(default_factory=set)
+    error: BaseException | None = None
+    stale: bool = False
+    # False when `remote` holds guesses (an upload's dates), to be confirmed by a listing.
+    remote_fresh: bool = True
+    conflict: tuple[str, str, str] | None = None
+    transferred: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.stale
+
+
+@dataclass
+class Limits:
+    up: TokenBucket = field(default_factory=TokenBucket)
+    down: TokenBucket = field(default_factory=TokenBucket)
+
+
+def phase(action: Action) -> tuple[int, int, str]:
+    """The order of application: see the module docstring."""
+    rel_path = action.rel_path
+    depth = rel_path.count("/")
+    if isinstance(action, Conflict):
+        return (1, depth, rel_path)
+    if isinstance(action, DeleteLocal | DeleteRemote):
+        return (2, -depth, rel_path)
+    if isinstance(action, MkdirLocal | MkdirRemote):
+        return (3, depth, rel_path)
+    if isinstance(action, MoveLocal | MoveRemote):
+        return (4, depth, rel_path)
+    return (5, depth, rel_path)
+
+
+def _is_transfer(action: Action) -> bool:
+    return isinstance(action, Upload | Download | Conflict)
+
+
+class Executor:
+    """Applies plans for one folder pair. Called from the engine thread only."""
+
+    def __init__(
+        self,
+        root: Path,
+        remote: RemoteSide,
+        excludes: Excludes,
+        *,
+        transfers: int = 4,
+        limits: Limits | None = None,
+        stop: threading.Event | None = None,
+        now: Callable[[], datetime] = datetime.now,
+    ) -> None:
+        self.root = root
+        self.remote = remote
+        self.excludes = excludes
+        self.transfers = transfers
+        self.limits = limits or Limits()
+        self.stop = stop or threading.Event()
+        # Set by the engine to end the current run early (offline, needs the user).
+        self.stop_run = threading.Event()
+        self.now = now
+        self.pause_uploads = False
+        self.pause_downloads = False
+
+    def run(
+        self,
+        plan: Plan,
+        base: BaseSnapshot,
+        remote_view: Mapping[str, RemoteEntry],
+        urls: Mapping[str, str],
+        on_outcome: Callable[[Outcome], None],
+    ) -> None:
+        """Apply `plan`; `on_outcome` runs on this thread for each action as it completes.
+
+        `remote_view` must be kept current by `on_outcome` (new folder ids are looked up in
+        it), which is why outcomes are handed back one by one, in dependency order.
+        """
+        ordered = sorted(plan.actions, key=phase)
+        ctx = _Context(self, base, remote_view, urls)
+        sequential = [a for a in ordered if not _is_transfer(a)]
+        parallel = [a for a in ordered if _is_transfer(a)]
+        for action in sequential:
+            if self._halted():
+                return
+            on_outcome(ctx.apply(action))
+        if not parallel:
+            return
+        with ThreadPoolExecutor(self.transfers, thread_name_prefix="syncd-transfer") as pool:
+            pending: set[Future[Outcome]] = set()
+            queue = list(reversed(parallel))
+            while queue or pending:
+                while queue and len(pending) < self.transfers * 2 and not self._halted():
+                    pending.add(pool.submit(ctx.apply, queue.pop()))
+                if not pending:
+                    break
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    on_outcome(future.result())
+                if self._halted():
+                    queue.clear()
+
+    def _halted(self) -> bool:
+        return self.stop.is_set() or self.stop_run.is_set()
+
+
+class _Context:
+    """One run of one plan: the executor's settings plus the views it looks ids up in."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        base: BaseSnapshot,
+        remote_view: Mapping[str, RemoteEntry],
+        urls: Mapping[str, str],
+    ) -> None:
+        self.x = executor
+        self.root = executor.root
+        self.base = base
+        self.remote_view = remote_view
+        self.urls = urls
+
+    # --- dispatch ----------------------------------------------------------------------
+
+    def apply(self, action: Action) -> Outcome:
+        outcome = Outcome(action)
+        try:
+            self._dispatch(action, outcome)
+        except Stale as exc:
+            log.info("%s: %s", action.rel_path, exc)
+            outcome.stale = True
+            outcome.rescan.add(action.rel_path)
+            outcome.base.clear()
+        except Cancelled as exc:
+            outcome.error = exc
+            outcome.base.clear()
+        except (SyncdError, OSError) as exc:
+            outcome.error = _as_path_error(action.rel_path, exc)
+            outcome.base.clear()
+            outcome.rescan.add(action.rel_path)
+        except Exception as exc:  # a bug must cost one path, not the daemon
+            log.exception("%s: unexpected error", action.rel_path)
+            outcome.error = PathError(action.rel_path, f"internal error: {exc!r}")
+            outcome.base.clear()
+        return outcome
+
+    def _dispatch(self, action: Action, outcome: Outcome) -> None:
+        if isinstance(action, Record):
+            outcome.base[action.rel_path] = _base_of(action.local, action.remote)
+        elif isinstance(action, Skip):
+            pass
+        elif isinstance(action, Upload):
+            self._upload(action, outcome)
+        elif isinstance(action, Download):
+            self._download(action, outcome)
+        elif isinstance(action, MkdirLocal):
+            self._mkdir_local(action, outcome)
+        elif isinstance(action, MkdirRemote):
+            self._mkdir_remote(action, outcome)
+        elif isinstance(action, DeleteLocal):
+            self._delete_local(action, outcome)
+        elif isinstance(action, DeleteRemote):
+            self._delete_remote(action, outcome)
+        elif isinstance(action, MoveRemote):
+            self._move_remote(action, outcome)
+        elif isinstance(action, MoveLocal):
+            self._move_local(action, outcome)
+        elif isinstance(action, Conflict):
+            self._conflict(action, outcome)
+        else:  # pragma: no cover - the Action union is closed
+            raise AssertionError(action)
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _path(self, rel_path: str) -> Path:
+        return localfs.local_path(self.root, rel_path)
+
+    def _folder_id(self, rel_path: str) -> str:
+        if rel_path == "":
+            assert self.x.remote.root_id is not None
+            return self.x.remote.root_id
+        entry = self.remote_view.get(rel_path)
+        if entry is None or entry.kind is not Kind.DIR:
+            raise PathError(rel_path, "its cloud folder is missing")
+        return entry.id
+
+    def _check_local(self, rel_path: str, expected: LocalEntry | None) -> LocalEntry | None:
+        current = localfs.stat_entry(self._path(rel_path))
+        if expected is None:
+            if current is not None:
+                raise Stale("appeared locally meanwhile")
+            return None
+        if current is None or not current.same_stat(expected):
+            raise Stale("changed locally meanwhile")
+        return current
+
+    def _progress(self, bucket: TokenBucket) -> Callable[[int], None]:
+        halted = self.x._halted
+
+        def on_chunk(count: int) -> None:
+            if halted():
+                raise Cancelled("stopping")
+            bucket.consume(count)
+
+        return on_chunk
+
+    def _descendant_base(self, rel_path: str) -> Iterable[str]:
+        return [path for path in self.base if is_within(path, rel_path)]
+
+    # --- transfers ---------------------------------------------------------------------
+
+    def _upload(self, action: Upload, outcome: Outcome) -> None:
+        if self.x.pause_uploads:
+            raise TransientError("uploads are paused")
+        rel_path = action.rel_path
+        self._check_local(rel_path, action.local)
+        path = self._path(rel_path)
+        source = HashingSource(path, posixpath.basename(rel_path), action.local.size)
+        folder_id = self._folder_id(parent_of(rel_path))
+        progress = self._progress(self.x.limits.up)
+
+        def unchanged_while_sending() -> None:
+            self._check_local(rel_path, action.local)
+
+        if action.replace is None:
+            entry = self.x.remote.upload_new(source, folder_id, source.name, progress)
+            try:
+                unchanged_while_sending()
+            except Stale:
+                self.x.remote.client.delete_file(entry.id)
+                raise
+        else:
+            entry = self.x.remote.replace(
+                source, folder_id, source.name, action.replace, progress, unchanged_while_sending
+            )
+        sha256 = source.sha256
+        local = LocalEntry(
+            Kind.FILE, action.local.size, action.local.mtime_ns, action.local.inode, sha256
+        )
+        outcome.base[rel_path] = BaseEntry.of(local, entry)
+        outcome.local[rel_path] = local
+        outcome.remote[rel_path] = entry
+        outcome.remote_fresh = False
+        outcome.transferred = action.local.size
+
+    def _fetch(self, rel_path: str, remote: RemoteEntry) -> tuple[Path, str | None]:
+        """Download `remote` into the partial file beside `rel_path`; return it and its hash."""
+        if self.x.pause_downloads:
+            raise TransientError("downloads are paused (low disk space)")
+        parent = localfs.checked_parent(self.root, rel_path)
+        if not parent.is_dir():
+            raise PathError(rel_path, "its local folder is missing")
+        partial = localfs.partial_path(self.root, rel_path)
+        url = self.urls.get(rel_path)
+        source: str | RemoteFile = remote.id
+        if url:
+            stamp = datetime.fromtimestamp(remote.modified).astimezone()
+            created = datetime.fromtimestamp(remote.created).astimezone()
+            source = RemoteFile(
+                remote.id, posixpath.basename(rel_path), remote.size, "FILE", created, stamp,
+                download_url=url,
+            )  # fmt: skip
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        fd = os.open(partial, flags, 0o644)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                writer = HashingWriter(handle)
+                size = self.x.remote.client.download(
+                    source, cast(BinaryIO, writer), progress=self._progress(self.x.limits.down)
+                )
+                handle.flush()
+                os.fsync(handle.fileno())
+            if size != remote.size or os.path.getsize(partial) != remote.size:
+                raise Stale("changed in the cloud meanwhile (size differs)")
+            if remote.modified:
+                os.utime(partial, (remote.modified, remote.modified))
+        except BaseException:
+            _unlink_quietly(partial)
+            raise
+        return partial, writer.sha256()
+
+    def _download(self, action: Download, outcome: Outcome) -> None:
+        rel_path = action.rel_path
+        self._check_local(rel_path, action.replace)
+        partial, sha256 = self._fetch(rel_path, action.remote)
+        try:
+            self._check_local(rel_path, action.replace)
+            target = self._path(rel_path)
+            if action.replace is not None:
+                self._keep_in_trash(rel_path)
+            os.replace(partial, target)
+        except BaseException:
+            _unlink_quietly(partial)
+            raise
+        localfs.fsync_dir(target.parent)
+        local = localfs.stat_entry(target)
+        if local is None or local.kind is not Kind.FILE:
+            raise Stale("vanished right after download")
+        local = LocalEntry(Kind.FILE, local.size, local.mtime_ns, local.inode, sha256)
+        outcome.base[rel_path] = BaseEntry.of(local, action.remote)
+        outcome.local[rel_path] = local
+        outcome.transferred = action.remote.size
+
+    def _keep_in_trash(self, rel_path: str) -> None:
+        """Hard-link the version about to be overwritten into the trash (no copy, no gap)."""
+        source = self._path(rel_path)
+        bucket = localfs.state_dir(self.root) / localfs.TRASH_DIR
+        target = bucket / self.x.now().strftime("%Y-%m-%dT%H%M%S") / rel_path
+        counter = 1
+        while target.exists():
+            counter += 1
+            target = target.with_name(f"{source.name}.{counter}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError as exc:
+            if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                log.warning("%s: could not keep the old version in the trash: %s", rel_path, exc)
+                return
+            raise
+
+    # --- folders -----------------------------------------------------------------------
+
+    def _mkdir_local(self, action: MkdirLocal, outcome: Outcome) -> None:
+        rel_path = action.rel_path
+        localfs.checked_parent(self.root, rel_path)
+        path = self._path(rel_path)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            if localfs.stat_entry(path) is None or not path.is_dir() or path.is_symlink():
+                raise Stale("something else appeared locally at this path") from None
+        local = localfs.stat_entry(path)
+        assert local is not None
+        outcome.base[rel_path] = BaseEntry.of(local, action.remote)
+        outcome.local[rel_path] = local
+
+    def _mkdir_remote(self, action: MkdirRemote, outcome: Outcome) -> None:
+        rel_path = action.rel_path
+        local = self._check_local(rel_path, action.local)
+        assert local is not None
+        parent_id = self._folder_id(parent_of(rel_path))
+        name = posixpath.basename(rel_path)
+        try:
+            folder = self.x.remote.client.create_folder(name, parent_id)
+            folder_id = folder.id
+        except AlreadyExists:
+            existing = [
+                sub
+                for sub in self.x.remote.client.get_folder(parent_id).subfolders
+                if sub.name == name
+            ]
+            if not existing:
+                raise Stale("a file by this name appeared in the cloud meanwhile") from None
+            folder_id = existing[0].id
+        entry = RemoteEntry(Kind.DIR, folder_id)
+        outcome.base[rel_path] = BaseEntry.of(local, entry)
+        outcome.remote[rel_path] = entry
+
+    # --- deletes -----------------------------------------------------------------------
+
+    def _delete_local(self, action: DeleteLocal, outcome: Outcome) -> None:
+        rel_path = action.rel_path
+        self._check_local(rel_path, action.expected)
+        if action.expected.kind is Kind.DIR:
+            found = localfs.scan(self.root, {}, self.x.excludes, [rel_path])
+            expected = dict(action.subtree) | {rel_path: action.expected}
+            if found.unreadable or _stats(found.entries) != _stats(expected):
+                raise Stale("the local folder holds more or other items than planned")
+        localfs.trash(self.root, rel_path, self.x.now())
+        for path in self._descendant_base(rel_path):
+            outcome.base[path] = None
+        for path, _ in ((rel_path, None), *action.subtree):
+            outcome.local[path] = None
+
+    def _delete_remote(self, action: DeleteRemote, outcome: Outcome) -> None:
+        rel_path = action.rel_path
+        if action.expected.kind is Kind.FILE:
+            try:
+                self.x.remote.delete_file(action.expected)
+            except PathError:
+                raise Stale("changed in the cloud meanwhile; not deleted") from None
+            outcome.base[rel_path] = None
+            outcome.remote[rel_path] = None
+            return
+        subtree = dict(action.subtree)
+        gone = self.x.remote.delete_folder(rel_path, action.expected, subtree)
+        for path in self._descendant_base(rel_path):
+            if path != rel_path and path not in subtree:
+                continue
+            outcome.base[path] = None
+        for path in subtree:
+            outcome.remote[path] = None
+        if gone:
+            outcome.remote[rel_path] = None
+        else:
+            outcome.rescan.add(rel_path)
+
+    # --- moves -------------------------------------------------------------------------
+
+    def _move_remote(self, action: MoveRemote, outcome: Outcome) -> None:
+        src, dst = action.src, action.dst
+        current = localfs.stat_entry(self._path(dst))
+        if current is None or current.inode != action.local.inode:
+            raise Stale("moved again locally meanwhile")
+        client = self.x.remote.client
+        is_dir = action.remote.kind is Kind.DIR
+        item_id = action.remote.id
+        src_parent, dst_parent = parent_of(src), parent_of(dst)
+        new_name = posixpath.basename(dst)
+        if src_parent != dst_parent:
+            target_id = self._folder_id(dst_parent)
+            ref = (client.move_folder if is_dir else client.move_file)(item_id, target_id)
+            item_id = ref.id
+        if posixpath.basename(src) != new_name:
+            ref = (client.rename_folder if is_dir else client.rename_file)(item_id, new_name)
+            item_id = ref.id
+        # Ids follow paths, and a move may touch dates: read back what is now there.
+        fresh: dict[str, RemoteEntry] = {}
+        if is_dir:
+            fresh[dst] = RemoteEntry(Kind.DIR, item_id)
+            fresh.update(self.x.remote.listing_entries(item_id, dst, self.x.excludes).entries)
+        else:
+            fresh[dst] = remote_entry(client.get_file(item_id))
+        self._rekey(src, dst, fresh, outcome)
+        for path in self._descendant_remote(src):
+            outcome.remote[path] = None
+        outcome.remote.update(fresh)
+
+    def _move_local(self, action: MoveLocal, outcome: Outcome) -> None:
+        src, dst = action.src, action.dst
+        self._check_local(src, action.local)
+        localfs.checked_parent(self.root, dst)
+        target = self._path(dst)
+        if os.path.lexists(target):
+            raise Stale("something appeared locally at the target meanwhile")
+        os.rename(self._path(src), target)
+        moved = {path: entry for path, entry in self.remote_view.items() if is_within(path, dst)}
+        self._rekey(src, dst, moved, outcome)
+        local = localfs.stat_entry(target)
+        outcome.local[src] = None
+        outcome.local[dst] = local
+        outcome.rescan.update({src, dst})
+
+    def _descendant_remote(self, rel_path: str) -> list[str]:
+        return [path for path in self.remote_view if is_within(path, rel_path)]
+
+    def _rekey(
+        self, src: str, dst: str, fresh: Mapping[str, RemoteEntry], outcome: Outcome
+    ) -> None:
+        """Base rows follow a move: local stats stay (an edit still shows), remote ids and
+        dates are refreshed where size and creation date say it is the same item."""
+        for path in self._descendant_base(src):
+            old = self.base[path]
+            new_path = dst + path[len(src) :]
+            outcome.base[path] = None
+            now = fresh.get(new_path)
+            if now is None or now.kind is not old.kind:
+                continue
+            same = now.size == old.size and (
+                now.kind is Kind.DIR or now.created == old.remote_created
+            )
+            outcome.base[new_path] = BaseEntry(
+                old.kind,
+                old.size,
+                old.mtime_ns,
+                old.inode,
+                old.sha256,
+                now.id if same else old.remote_id,
+                now.created if same else old.remote_created,
+                now.modified if same else old.remote_modified,
+            )
+
+    # --- conflicts ---------------------------------------------------------------------
+
+    def _conflict(self, action: Conflict, outcome: Outcome) -> None:
+        rel_path = action.rel_path
+        local = self._check_local(rel_path, action.local)
+        assert local is not None
+        remote_is_file = action.remote.kind is Kind.FILE
+        partial: Path | None = None
+        sha256: str | None = None
+        if remote_is_file and action.loser == "local":
+            partial, sha256 = self._fetch(rel_path, action.remote)
+        try:
+            if action.compare_first and partial is not None and local.kind is Kind.FILE:
+                local_hash = action.local.sha256 or localfs.hash_file(self._path(rel_path))
+                self._check_local(rel_path, action.local)
+                if local_hash == sha256:
+                    kept = LocalEntry(Kind.FILE, local.size, local.mtime_ns, local.inode, sha256)
+                    outcome.base[rel_path] = BaseEntry.of(kept, action.remote)
+                    outcome.local[rel_path] = kept
+                    return
+            if action.loser == "remote":
+                self._rename_remote_aside(action, outcome)
+            else:
+                self._rename_local_aside(action, partial, sha256, outcome)
+                partial = None
+        finally:
+            if partial is not None:
+                _unlink_quietly(partial)
+
+    def _rename_local_aside(
+        self, action: Conflict, partial: Path | None, sha256: str | None, outcome: Outcome
+    ) -> None:
+        rel_path, copy = action.rel_path, action.conflict_path
+        source, target = self._path(rel_path), self._path(copy)
+        if os.path.lexists(target):
+            raise Stale("the conflicted-copy name is taken")
+        self._check_local(rel_path, action.local)
+        os.rename(source, target)
+        outcome.conflict = (copy, rel_path, "local")
+        outcome.local[rel_path] = None
+        outcome.local[copy] = localfs.stat_entry(target)
+        outcome.rescan.add(copy)
+        if partial is not None:
+            os.replace(partial, source)
+            placed = localfs.stat_entry(source)
+            assert placed is not None
+            placed = LocalEntry(Kind.FILE, placed.size, placed.mtime_ns, placed.inode, sha256)
+            outcome.base[rel_path] = BaseEntry.of(placed, action.remote)
+            outcome.local[rel_path] = placed
+            outcome.transferred = action.remote.size
+        else:
+            outcome.base[rel_path] = None  # plan it afresh: the remote side comes down next
+
+    def _rename_remote_aside(self, action: Conflict, outcome: Outcome) -> None:
+        client = self.x.remote.client
+        name = posixpath.basename(action.conflict_path)
+        rename = client.rename_folder if action.remote.kind is Kind.DIR else client.rename_file
+        try:
+            ref = rename(action.remote.id, name)
+        except NotFound:
+            raise Stale("changed in the cloud meanwhile") from None
+        outcome.conflict = (action.conflict_path, action.rel_path, "remote")
+        outcome.remote[action.rel_path] = None
+        if action.remote.kind is Kind.FILE:
+            outcome.remote[action.conflict_path] = remote_entry(client.get_file(ref.id))
+        else:
+            outcome.rescan.add(action.rel_path)
+        # Base stays: the local version is now a modification against a deleted remote,
+        # which the next pass uploads, and the renamed copy comes down as a new file.
+
+
+def _base_of(local: LocalEntry | None, remote: RemoteEntry | None) -> BaseEntry | None:
+    if local is None or remote is None:
+        return None
+    return BaseEntry.of(local, remote)
+
+
+def _stats(entries: Mapping[str, LocalEntry]) -> dict[str, tuple[Kind, int, int, int]]:
+    return {
+        path: (
+            entry.kind,
+            entry.size,
+            entry.mtime_ns if entry.kind is Kind.FILE else 0,
+            entry.inode,
+        )
+        for path, entry in entries.items()
+    }
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _as_path_error(rel_path: str, exc: BaseException) -> BaseException:
+    if isinstance(exc, SyncdError):
+        return exc
+    if isinstance(exc, OSError):
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.ENOSPC:
+            return PathError(rel_path, f"local disk full ({reason})")
+        return PathError(rel_path, reason)
+    return exc

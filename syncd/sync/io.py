@@ -1,0 +1,162 @@
+"""Byte plumbing for transfers: hashing while reading or writing, and bandwidth limits."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO, cast
+
+
+class HashingReader:
+    """A file opened for an upload that hashes what the upload reads."""
+
+    def __init__(self, handle: BinaryIO, on_close: Callable[[str | None], None]) -> None:
+        self._handle = handle
+        self._digest = hashlib.sha256()
+        self._complete = True
+        self._on_close = on_close
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._handle.read(size)
+        self._digest.update(chunk)
+        return chunk
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        # A reader that jumps no longer sees every byte in order: the hash is void.
+        self._complete = offset == 0 and whence == 0
+        self._digest = hashlib.sha256()
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def close(self) -> None:
+        if self._handle.closed:
+            return
+        at_end = self._handle.tell() == os.fstat(self._handle.fileno()).st_size
+        self._handle.close()
+        self._on_close(self._digest.hexdigest() if self._complete and at_end else None)
+
+    def __enter__(self) -> HashingReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class HashingSource:
+    """An `UploadSource` for a local file that remembers the sha256 of the last full read.
+
+    The size is fixed when the source is made: a file that grows or shrinks meanwhile makes
+    the client fail the upload instead of sending a torn file.
+    """
+
+    def __init__(self, path: Path, name: str, size: int) -> None:
+        self.path = path
+        self.name = name
+        self.size = size
+        self.sha256: str | None = None
+
+    def open(self) -> BinaryIO:
+        handle = open(self.path, "rb")  # noqa: SIM115 - closed by the reader we return
+        if os.fstat(handle.fileno()).st_size != self.size:
+            handle.close()
+            from syncd.cloud.transfer import SourceChanged
+
+            raise SourceChanged(self.name, "changed size before it could be uploaded")
+        self.sha256 = None
+        return cast(BinaryIO, HashingReader(handle, self._finished))
+
+    def _finished(self, digest: str | None) -> None:
+        self.sha256 = digest
+
+
+class HashingWriter:
+    """A download destination that hashes what is written, as long as it is written in order."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self._digest = hashlib.sha256()
+        self._in_order = True
+
+    def write(self, data: bytes) -> int:
+        self._digest.update(data)
+        return self._handle.write(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        position = self._handle.seek(offset, whence)
+        self._digest = hashlib.sha256()
+        self._in_order = position == 0
+        return position
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+    def truncate(self, size: int | None = None) -> int:
+        return self._handle.truncate(size)
+
+    def flush(self) -> None:
+        self._handle.flush()
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def sha256(self) -> str | None:
+        return self._digest.hexdigest() if self._in_order else None
+
+
+class TokenBucket:
+    """A bandwidth limit shared by every transfer in one direction; 0 means unlimited.
+
+    `consume` is called from the transfer threads (in the client's progress callback) after
+    each chunk and sleeps just long enough to keep the average rate; `rate` may be changed
+    while transfers run.
+    """
+
+    def __init__(
+        self,
+        rate: int = 0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+        self._rate = rate
+        self._tokens = 0.0
+        self._stamp = clock()
+
+    @property
+    def rate(self) -> int:
+        return self._rate
+
+    @rate.setter
+    def rate(self, value: int) -> None:
+        with self._lock:
+            self._rate = max(0, value)
+            self._tokens = 0.0
+            self._stamp = self._clock()
+
+    def consume(self, count: int) -> None:
+        with self._lock:
+            if self._rate <= 0:
+                return
+            now = self._clock()
+            # Allow a burst of at most a quarter second of traffic.
+            self._tokens = min(self._rate / 4, self._tokens + (now - self._stamp) * self._rate)
+            self._stamp = now
+            self._tokens -= count
+            wait = -self._tokens / self._rate if self._tokens < 0 else 0.0
+        if wait > 0:
+            self._sleep(wait)

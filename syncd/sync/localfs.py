@@ -1,0 +1,339 @@
+"""The local side: scanning, hashing, safe paths, atomic writes, the trash and the root marker.
+
+Every path the engine touches is `root / rel_path` checked here: each component must be a
+plain name, and no folder on the way may be a symlink, so nothing from the cloud can make
+syncd read or write outside the sync root.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from syncd.errors import PathError
+from syncd.sync.excludes import Excludes
+from syncd.sync.model import BaseEntry, Kind, LocalEntry
+
+NAME_MAX = 255
+STATE_DIR_NAME = ".syncd"
+MARKER_NAME = "root-id"
+TRASH_DIR = "trash"
+PARTIAL_SUFFIX = ".syncd-partial"
+_CHUNK = 1 << 20
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot be a local file name here, or None if it can."""
+    if name in ("", ".", ".."):
+        return f"name {name!r} is reserved"
+    if "/" in name or "\0" in name:
+        return "name contains '/' or NUL"
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "name is not valid UTF-8"
+    if len(encoded) > NAME_MAX:
+        return f"name is {len(encoded)} bytes long (the limit is {NAME_MAX})"
+    return None
+
+
+def rel_path_problem(rel_path: str) -> str | None:
+    for name in rel_path.split("/"):
+        problem = name_problem(name)
+        if problem is not None:
+            return problem
+    return None
+
+
+def local_path(root: Path, rel_path: str) -> Path:
+    """`root / rel_path`, refusing anything that is not a plain relative path."""
+    problem = rel_path_problem(rel_path)
+    if problem is not None:
+        raise PathError(rel_path, problem)
+    return root / rel_path
+
+
+def checked_parent(root: Path, rel_path: str) -> Path:
+    """The folder `rel_path` goes into, after checking no folder on the way is a symlink."""
+    path = local_path(root, rel_path)
+    current = root
+    for name in rel_path.split("/")[:-1]:
+        current = current / name
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            raise PathError(rel_path, f"folder {current.relative_to(root)} is missing") from None
+        if not stat.S_ISDIR(mode):
+            raise PathError(rel_path, f"{current.relative_to(root)} is not a folder (or a link)")
+    return path.parent
+
+
+def entry_from_stat(st: os.stat_result, sha256: str | None = None) -> LocalEntry | None:
+    if stat.S_ISDIR(st.st_mode):
+        return LocalEntry(Kind.DIR, 0, 0, st.st_ino)
+    if stat.S_ISREG(st.st_mode):
+        return LocalEntry(Kind.FILE, st.st_size, st.st_mtime_ns, st.st_ino, sha256)
+    return None
+
+
+def stat_entry(path: Path) -> LocalEntry | None:
+    """What is at `path` now (never following a symlink); None when nothing syncable is."""
+    try:
+        return entry_from_stat(os.lstat(path))
+    except FileNotFoundError:
+        return None
+
+
+def hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb", buffering=0) as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class LocalScan:
+    """A scan of the whole root or of some subtrees. `unreadable` paths must not be deleted."""
+
+    entries: dict[str, LocalEntry] = field(default_factory=dict)
+    unreadable: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+
+def scan(
+    root: Path,
+    base: Mapping[str, BaseEntry],
+    excludes: Excludes,
+    subtrees: Iterable[str] | None = None,
+) -> LocalScan:
+    """Walk with `os.scandir`; hash a file only when its stat differs from its base row.
+
+    `subtrees` limits the walk to those rel_paths (each included itself); None is the whole
+    root. Symlinks are never followed and never synced: they are reported and left alone.
+    """
+    result = LocalScan()
+    roots = [""] if subtrees is None else _outermost(subtrees)
+    if roots == [""]:
+        _walk(root, "", base, excludes, result)
+        return result
+    for rel_path in roots:
+        try:
+            checked_parent(root, rel_path)
+            st = os.lstat(root / rel_path)
+        except FileNotFoundError:
+            continue
+        except PathError:
+            continue  # an ancestor vanished or changed kind: its own subtree scan covers it
+        except OSError as exc:
+            _unreadable(result, rel_path, exc)
+            continue
+        _add(root, rel_path, st, base, excludes, result)
+    return result
+
+
+def _outermost(paths: Iterable[str]) -> list[str]:
+    chosen: list[str] = []
+    for path in sorted(set(paths)):
+        if not any(path == done or path.startswith(done + "/") for done in chosen):
+            chosen.append(path)
+    if "" in chosen:
+        return [""]
+    return chosen
+
+
+def _unreadable(result: LocalScan, rel_path: str, exc: OSError) -> None:
+    result.unreadable.add(rel_path)
+    result.notes.append(f"{rel_path or '.'}: cannot read ({exc.strerror or exc})")
+
+
+def _add(
+    root: Path,
+    rel_path: str,
+    st: os.stat_result,
+    base: Mapping[str, BaseEntry],
+    excludes: Excludes,
+    result: LocalScan,
+) -> None:
+    is_dir = stat.S_ISDIR(st.st_mode)
+    if excludes.excluded_or_below(rel_path, is_dir):
+        return
+    if stat.S_ISLNK(st.st_mode):
+        result.unreadable.add(rel_path)
+        result.notes.append(f"{rel_path}: symbolic link, not synced")
+        return
+    entry = entry_from_stat(st)
+    if entry is None:
+        result.unreadable.add(rel_path)
+        result.notes.append(f"{rel_path}: not a regular file or folder, not synced")
+        return
+    if entry.kind is Kind.FILE:
+        entry = _maybe_hash(root, rel_path, entry, base.get(rel_path), result)
+        if entry is None:
+            return
+    result.entries[rel_path] = entry
+    if entry.kind is Kind.DIR:
+        _walk(root, rel_path, base, excludes, result)
+
+
+def _maybe_hash(
+    root: Path,
+    rel_path: str,
+    entry: LocalEntry,
+    known: BaseEntry | None,
+    result: LocalScan,
+) -> LocalEntry | None:
+    if known is None or known.kind is not Kind.FILE or entry.same_stat(known):
+        return entry
+    if entry.size != known.size:
+        return entry  # a size change is a change; no need to read it now
+    try:
+        digest = hash_file(root / rel_path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        _unreadable(result, rel_path, exc)
+        return None
+    return LocalEntry(entry.kind, entry.size, entry.mtime_ns, entry.inode, digest)
+
+
+def _walk(
+    root: Path,
+    folder: str,
+    base: Mapping[str, BaseEntry],
+    excludes: Excludes,
+    result: LocalScan,
+) -> None:
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(root / current if current else root) as items:
+                listing = list(items)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            _unreadable(result, current, exc)
+            continue
+        for item in listing:
+            name = item.name
+            rel_path = f"{current}/{name}" if current else name
+            problem = name_problem(name)
+            if problem is not None:
+                result.unreadable.add(rel_path)
+                result.notes.append(f"{rel_path!r}: {problem}, not synced")
+                continue
+            try:
+                st = item.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                _unreadable(result, rel_path, exc)
+                continue
+            is_dir = stat.S_ISDIR(st.st_mode)
+            if excludes.excluded(rel_path, is_dir):
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                result.unreadable.add(rel_path)
+                result.notes.append(f"{rel_path}: symbolic link, not synced")
+                continue
+            entry = entry_from_stat(st)
+            if entry is None:
+                result.unreadable.add(rel_path)
+                result.notes.append(f"{rel_path}: not a regular file or folder, not synced")
+                continue
+            if entry.kind is Kind.FILE:
+                hashed = _maybe_hash(root, rel_path, entry, base.get(rel_path), result)
+                if hashed is None:
+                    continue
+                entry = hashed
+            else:
+                stack.append(rel_path)
+            result.entries[rel_path] = entry
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+def partial_path(root: Path, rel_path: str) -> Path:
+    """Where a download of `rel_path` lands first: hidden, in the same folder (same device)."""
+    target = local_path(root, rel_path)
+    name = f".{target.name}{PARTIAL_SUFFIX}"
+    if len(name.encode("utf-8")) > NAME_MAX:
+        digest = hashlib.sha256(target.name.encode("utf-8")).hexdigest()[:32]
+        name = f".{digest}{PARTIAL_SUFFIX}"
+    return target.parent / name
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def state_dir(root: Path) -> Path:
+    return root / STATE_DIR_NAME
+
+
+def read_marker(root: Path) -> str | None:
+    try:
+        return (state_dir(root) / MARKER_NAME).read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None
+
+
+def write_marker(root: Path, marker: str | None = None) -> str:
+    """Mark `root` as synced by this pair: the guard checks it is still the same folder."""
+    marker = marker or uuid.uuid4().hex
+    folder = state_dir(root)
+    folder.mkdir(exist_ok=True, mode=0o700)
+    temp = folder / f".{MARKER_NAME}.tmp"
+    temp.write_text(marker + "\n", encoding="utf-8")
+    os.replace(temp, folder / MARKER_NAME)
+    return marker
+
+
+def trash(root: Path, rel_path: str, when: datetime) -> Path:
+    """Move `rel_path` (a file or a whole folder) into the trash; returns where it went.
+
+    The trash keeps the original path under a folder named after the time, on the same
+    filesystem, so this is one rename and a restore is another.
+    """
+    source = local_path(root, rel_path)
+    checked_parent(root, rel_path)
+    bucket = state_dir(root) / TRASH_DIR / when.strftime("%Y-%m-%dT%H%M%S")
+    target = bucket / rel_path
+    counter = 1
+    while target.exists() or target.is_symlink():
+        counter += 1
+        target = bucket.with_name(f"{bucket.name}-{counter}") / rel_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(source, target)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            raise PathError(rel_path, "vanished before it could be moved to the trash") from None
+        raise
+    return target
+
+
+def remove_empty_dirs(path: Path, stop: Path) -> None:
+    """Remove `path` and its empty parents, up to but not including `stop`."""
+    current = path
+    while current != stop and stop in current.parents:
+        try:
+            current.rmdir()
+        except OSError:
+            return
+        current = current.parent

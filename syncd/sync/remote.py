@@ -1,0 +1,246 @@
+"""The remote side: one flat listing turned into a snapshot, and the composite operations
+the API lacks (conditional replace and delete, moves that refresh what they moved).
+
+Paths in a snapshot are built from names along the parent chain, never from decoded ids. A
+name that cannot be a local name (`/`, NUL, `.`, `..`, too long) is left out together with
+everything below it, and reported: it is never "fixed" and never read as deleted.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from syncd.cloud.client import CloudClient
+from syncd.cloud.errors import AlreadyExists, NotFound
+from syncd.cloud.ids import parent_id_of
+from syncd.cloud.models import FolderListing, RemoteFile
+from syncd.cloud.paths import PathResolver
+from syncd.cloud.transfer import UploadSource
+from syncd.errors import PathError, RootGuardError
+from syncd.sync.excludes import Excludes
+from syncd.sync.localfs import name_problem
+from syncd.sync.model import Kind, RemoteEntry
+
+Progress = Callable[[int], None]
+TEMP_PREFIX = ".syncd-upload-"
+
+
+def remote_entry(item: RemoteFile) -> RemoteEntry:
+    return RemoteEntry(
+        Kind.FILE,
+        item.id,
+        item.size,
+        int(item.creation_date.timestamp()),
+        int(item.last_update_date.timestamp()),
+    )
+
+
+def folder_entry(folder_id: str) -> RemoteEntry:
+    return RemoteEntry(Kind.DIR, folder_id)
+
+
+@dataclass
+class RemoteScan:
+    """A snapshot of the remote subtree, keyed by rel_path, plus what it had to leave out."""
+
+    root_id: str
+    entries: dict[str, RemoteEntry] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    hidden: set[str] = field(default_factory=set)
+
+
+def snapshot_from_listing(listing: FolderListing, excludes: Excludes) -> RemoteScan:
+    """Turn a flat listing of the pair's remote folder into rel_path -> entry."""
+    scan = RemoteScan(root_id=listing.id)
+    folder_paths: dict[str, str | None] = {listing.id: ""}
+    children: dict[str, list[tuple[str, str]]] = {}
+    for folder in listing.subfolders:
+        children.setdefault(folder.parent_id, []).append((folder.id, folder.name))
+    # Walk down from the root: a folder is placed only once its parent is, so an item with a
+    # bad name hides its whole subtree, and a cycle or an orphan never gets a path.
+    stack = [listing.id]
+    while stack:
+        parent_id = stack.pop()
+        parent_path = folder_paths[parent_id]
+        for folder_id, name in children.get(parent_id, ()):
+            if folder_id in folder_paths:
+                continue
+            rel_path = _child_path(parent_path, name, scan)
+            if rel_path is not None and excludes.excluded(rel_path, True):
+                rel_path = None
+            if rel_path is not None and rel_path in scan.entries:
+                scan.notes.append(f"{rel_path}: two remote items share this name; skipped")
+                scan.hidden.add(rel_path)
+                scan.entries.pop(rel_path)
+                rel_path = None
+            # None marks a subtree that is not synced; its descendants inherit that quietly.
+            folder_paths[folder_id] = rel_path
+            if rel_path is not None:
+                scan.entries[rel_path] = folder_entry(folder_id)
+            stack.append(folder_id)
+    for item in listing.files:
+        file_parent = item.parent_id or parent_id_of(item.id)
+        if file_parent is None or file_parent not in folder_paths:
+            scan.notes.append(f"{item.name!r}: cannot tell which folder it is in; skipped")
+            continue
+        parent_path = folder_paths[file_parent]
+        if parent_path is None:
+            continue  # under a hidden, excluded or unnamed folder
+        rel_path = _child_path(parent_path, item.name, scan)
+        if rel_path is None or excludes.excluded(rel_path, False):
+            continue
+        if rel_path in scan.entries:
+            scan.notes.append(f"{rel_path}: a remote file and folder share this name; skipped")
+            scan.hidden.add(rel_path)
+            scan.entries.pop(rel_path)
+            continue
+        scan.entries[rel_path] = remote_entry(item)
+        if item.download_url:
+            scan.urls[rel_path] = item.download_url
+    return scan
+
+
+def _child_path(parent_path: str | None, name: str, scan: RemoteScan) -> str | None:
+    if parent_path is None:
+        return None  # the parent is not synced, so nothing below it is either
+    problem = name_problem(name)
+    if problem is not None:
+        where = f"{parent_path}/" if parent_path else ""
+        scan.notes.append(f"{where}{name!r}: {problem}; cannot be a local name, not synced")
+        if "/" not in name and "\0" not in name and name not in ("", ".", ".."):
+            scan.hidden.add(posixpath.join(parent_path, name))
+        return None
+    return posixpath.join(parent_path, name) if parent_path else name
+
+
+def temp_name(name: str) -> str:
+    """A hidden, unique name for an upload that will replace `name` (excluded from sync)."""
+    stem = name.encode("utf-8")[:180].decode("utf-8", "ignore")
+    return f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{stem}"
+
+
+class RemoteSide:
+    """The pair's remote folder through one client: ids by path, composite operations."""
+
+    def __init__(self, client: CloudClient, root_path: str) -> None:
+        self.client = client
+        self.root_path = root_path
+        self.root_id: str | None = None
+
+    def resolve_root(self, *, create: bool) -> str:
+        """The id of the pair's remote folder; made when `create` (first sync only)."""
+        resolver = PathResolver(self.client)
+        if create:
+            folder = resolver.ensure_folder(self.root_path)
+        else:
+            item = resolver.lookup(self.root_path)
+            if item is None or isinstance(item, RemoteFile):
+                raise RootGuardError(
+                    f"the remote folder {self.root_path} is gone (or is now a file) although "
+                    "files were synced from it: nothing was deleted locally. Restore it, or "
+                    "run `syncd reset` to sync this pair from scratch."
+                )
+            folder = item
+        self.root_id = folder.id
+        return folder.id
+
+    def scan(self, excludes: Excludes, *, page_size: int) -> RemoteScan:
+        assert self.root_id is not None, "resolve_root first"
+        listing = self.client.list_flat(self.root_id, page_size=page_size)
+        return snapshot_from_listing(listing, excludes)
+
+    # --- composite operations ----------------------------------------------------------
+
+    def upload_new(
+        self, source: UploadSource, folder_id: str, name: str, progress: Progress | None
+    ) -> RemoteEntry:
+        """Upload into a folder that should not hold `name`. If it does (a race), the service
+        stored `name(1)`: that copy is removed again and the path reported as changed."""
+        result = self.client.upload(source, folder_id, name=name, progress=progress)
+        if result.file_name != name:
+            self.client.delete_file(result.file_id)
+            raise PathError(name, "appeared in the cloud while it was being uploaded")
+        return RemoteEntry(Kind.FILE, result.file_id, source.size)
+
+    def replace(
+        self,
+        source: UploadSource,
+        folder_id: str,
+        name: str,
+        expected: RemoteEntry,
+        progress: Progress | None,
+        before_commit: Callable[[], None],
+    ) -> RemoteEntry:
+        """Upload to a temporary name, check the old version is still the one in base,
+        delete it, rename the upload into place. Any doubt leaves the old version alone."""
+        hidden = temp_name(name)
+        result = self.client.upload(source, folder_id, name=hidden, progress=progress)
+        try:
+            before_commit()
+            current = remote_entry(self.client.get_file(expected.id))
+            if current.fingerprint() != expected.fingerprint():
+                raise PathError(name, "changed in the cloud meanwhile; will sync again")
+            self.client.delete_file(expected.id)
+        except BaseException:
+            self.client.delete_file(result.file_id)
+            raise
+        try:
+            renamed = self.client.rename_file(result.file_id, name)
+        except AlreadyExists:
+            # Recreated in the instant between delete and rename. The local file still holds
+            # our version, so drop the upload; the next pass sees both sides changed.
+            self.client.delete_file(result.file_id)
+            raise PathError(name, "recreated in the cloud meanwhile; will sync again") from None
+        return RemoteEntry(Kind.FILE, renamed.id, source.size)
+
+    def delete_file(self, expected: RemoteEntry) -> None:
+        try:
+            current = remote_entry(self.client.get_file(expected.id))
+        except NotFound:
+            return
+        if current.fingerprint() != expected.fingerprint():
+            raise PathError(expected.id, "changed in the cloud meanwhile; not deleted")
+        self.client.delete_file(expected.id)
+
+    def delete_folder(
+        self, rel_path: str, expected: RemoteEntry, subtree: dict[str, RemoteEntry]
+    ) -> bool:
+        """Delete a folder if it holds exactly what the plan saw; otherwise delete just the
+        planned items that are still as planned. True when the folder itself is gone."""
+        try:
+            listing = self.client.list_flat(expected.id)
+        except NotFound:
+            return True
+        found = snapshot_from_listing(listing, Excludes(builtin=False))
+        found_entries = {f"{rel_path}/{path}": entry for path, entry in found.entries.items()}
+        if not found.notes and _fingerprints(found_entries) == _fingerprints(subtree):
+            self.client.delete_folder(expected.id)
+            return True
+        # Something the plan did not see is in there (an excluded item, a name we cannot
+        # hold, a new upload): keep it, and remove only what the plan meant to remove.
+        for path, entry in sorted(subtree.items(), key=lambda item: -item[0].count("/")):
+            now = found_entries.get(path)
+            if now is None or now.fingerprint() != entry.fingerprint():
+                continue
+            if entry.kind is Kind.FILE:
+                self.client.delete_file(now.id)
+            elif not any(
+                other.startswith(path + "/") for other in found_entries.keys() - subtree.keys()
+            ):
+                self.client.delete_folder(now.id)
+        return False
+
+    def listing_entries(self, folder_id: str, rel_path: str, excludes: Excludes) -> RemoteScan:
+        """A fresh scan of one folder's subtree, with paths under `rel_path`."""
+        found = snapshot_from_listing(self.client.list_flat(folder_id), excludes)
+        moved = RemoteScan(root_id=folder_id, notes=found.notes)
+        moved.entries = {f"{rel_path}/{path}": entry for path, entry in found.entries.items()}
+        return moved
+
+
+def _fingerprints(entries: dict[str, RemoteEntry]) -> dict[str, tuple[Kind, int, int, int]]:
+    return {path: entry.fingerprint() for path, entry in entries.items()}

@@ -1,0 +1,130 @@
+"""A folder pair against the emulator: a real temporary folder, the real client and store.
+
+Every `sync()` builds a fresh engine (a new process, as far as state goes), so each scenario
+also exercises restarts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from syncd.cloud.client import CloudClient
+from syncd.config import PairConfig, SyncOptions
+from syncd.emulator import Emulator
+from syncd.store import Store
+from syncd.sync.engine import PairEngine, SyncReport
+from syncd.sync.remote import RemoteSide
+
+DIR = "<dir>"
+REMOTE_ROOT = "sync"
+
+
+class Harness:
+    def __init__(
+        self,
+        tmp_path: Path,
+        emulator: Emulator,
+        client: CloudClient,
+        *,
+        name: str = "pair",
+        excludes: tuple[str, ...] = (),
+        conflict_policy: str = "keep-both",
+        options: SyncOptions | None = None,
+    ) -> None:
+        self.emulator = emulator
+        self.client = client
+        self.root = tmp_path / "local"
+        self.db_path = tmp_path / "state" / name / "state.db"
+        self.pair = PairConfig(
+            name=name,
+            local_root=self.root,
+            remote_root="/" + REMOTE_ROOT,
+            excludes=excludes,
+            conflict_policy=conflict_policy,  # type: ignore[arg-type]
+        )
+        self.options = options or SyncOptions(transfers=3)
+        self.clock_offset = 0.0
+
+    # --- running -------------------------------------------------------------------------
+
+    def engine(self, store: Store) -> PairEngine:
+        return PairEngine(
+            self.pair,
+            self.options,
+            store,
+            RemoteSide(self.client, self.pair.remote_root),
+            hostname="box",
+            now=lambda: datetime(2026, 11, 26, 17, 55, 2),
+        )
+
+    def sync(self, **kwargs: object) -> SyncReport:
+        with Store.open(self.db_path) as store:
+            return self.engine(store).sync(**kwargs)  # type: ignore[arg-type]
+
+    def converge(self, **kwargs: object) -> SyncReport:
+        report = self.sync(**kwargs)
+        assert report.ok, (report.failures, report.offline)
+        local, remote = self.local_tree(), self.remote_tree()
+        assert local == remote, {
+            "local only": local.items() - remote.items(),
+            "cloud only": remote.items() - local.items(),
+        }
+        again = self.sync(dry_run=True)
+        assert again.plan is not None and not again.plan, again.plan
+        return report
+
+    # --- the local side ------------------------------------------------------------------
+
+    def write(self, rel_path: str, data: bytes | str) -> Path:
+        path = self.root / rel_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+        return path
+
+    def read(self, rel_path: str) -> bytes:
+        return (self.root / rel_path).read_bytes()
+
+    def local_tree(self) -> dict[str, bytes | str]:
+        tree: dict[str, bytes | str] = {}
+        for folder, dirs, files in os.walk(self.root):
+            rel = os.path.relpath(folder, self.root)
+            if rel == ".":
+                dirs[:] = [d for d in dirs if d != ".syncd"]
+                rel = ""
+            for d in dirs:
+                tree[f"{rel}/{d}".lstrip("/")] = DIR
+            for f in files:
+                if f.endswith(".syncd-partial"):
+                    raise AssertionError(f"partial left behind: {rel}/{f}")
+                tree[f"{rel}/{f}".lstrip("/")] = (Path(folder) / f).read_bytes()
+        return tree
+
+    # --- the remote side -----------------------------------------------------------------
+
+    def remote_write(
+        self, rel_path: str, data: bytes | str, *, when: datetime | None = None
+    ) -> None:
+        payload = data.encode() if isinstance(data, str) else data
+        self.emulator.put_file(f"{REMOTE_ROOT}/{rel_path}", payload, created=when, modified=when)
+
+    def remote_read(self, rel_path: str) -> bytes:
+        return self.emulator.read_file(f"{REMOTE_ROOT}/{rel_path}")
+
+    def remote_tree(self) -> dict[str, bytes | str]:
+        tree: dict[str, bytes | str] = {}
+        prefix = REMOTE_ROOT + "/"
+        for path, entry in self.emulator.listing().items():
+            if not path.startswith(prefix):
+                continue
+            rel = path[len(prefix) :]
+            tree[rel] = DIR if entry.kind == "folder" else self.emulator.read_file(path)
+        return tree
+
+
+def walk_files(root: Path) -> Iterator[Path]:
+    for folder, _, files in os.walk(root):
+        for name in files:
+            yield Path(folder) / name
