@@ -134,6 +134,7 @@ class PairEngine:
         self.clock = clock
         self.stop = stop or threading.Event()
         self.on_outcome = on_outcome
+        self.on_plan: Callable[[Plan], None] | None = None
         self.rng = rng or random.Random()
         self.executor = Executor(
             self.root,
@@ -390,6 +391,8 @@ class PairEngine:
             if not plan:
                 return
             report.passes += 1
+            if self.on_plan is not None:
+                self.on_plan(plan)
             progressed = self.apply(plan, report, allow_mass_delete=allow_mass_delete)
             if report.offline or not progressed:
                 return

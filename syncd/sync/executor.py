@@ -131,6 +131,9 @@ class Executor:
         self.now = now
         self.pause_uploads = False
         self.pause_downloads = False
+        # Observers for progress displays; called from transfer threads.
+        self.on_start: Callable[[Action], None] | None = None
+        self.on_bytes: Callable[[Action, int], None] | None = None
 
     def run(
         self,
@@ -193,6 +196,8 @@ class _Context:
 
     def apply(self, action: Action) -> Outcome:
         outcome = Outcome(action)
+        if self.x.on_start is not None and _is_transfer(action):
+            self.x.on_start(action)
         try:
             self._dispatch(action, outcome)
         except Stale as exc:
@@ -263,13 +268,16 @@ class _Context:
             raise Stale("changed locally meanwhile")
         return current
 
-    def _progress(self, bucket: TokenBucket) -> Callable[[int], None]:
+    def _progress(self, bucket: TokenBucket, action: Action) -> Callable[[int], None]:
         halted = self.x._halted
+        observer = self.x.on_bytes
 
         def on_chunk(count: int) -> None:
             if halted():
                 raise Cancelled("stopping")
             bucket.consume(count)
+            if observer is not None:
+                observer(action, count)
 
         return on_chunk
 
@@ -286,7 +294,7 @@ class _Context:
         path = self._path(rel_path)
         source = HashingSource(path, posixpath.basename(rel_path), action.local.size)
         folder_id = self._folder_id(parent_of(rel_path))
-        progress = self._progress(self.x.limits.up)
+        progress = self._progress(self.x.limits.up, action)
 
         def unchanged_while_sending() -> None:
             self._check_local(rel_path, action.local)
@@ -312,7 +320,9 @@ class _Context:
         outcome.remote_fresh = False
         outcome.transferred = action.local.size
 
-    def _fetch(self, rel_path: str, remote: RemoteEntry) -> tuple[Path, str | None]:
+    def _fetch(
+        self, rel_path: str, remote: RemoteEntry, action: Action
+    ) -> tuple[Path, str | None]:
         """Download `remote` into the partial file beside `rel_path`; return it and its hash."""
         if self.x.pause_downloads:
             raise TransientError("downloads are paused (low disk space)")
@@ -335,7 +345,7 @@ class _Context:
             with os.fdopen(fd, "wb") as handle:
                 writer = HashingWriter(handle)
                 size = self.x.remote.client.download(
-                    source, cast(BinaryIO, writer), progress=self._progress(self.x.limits.down)
+                    source, cast(BinaryIO, writer), progress=self._progress(self.x.limits.down, action)
                 )
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -351,7 +361,7 @@ class _Context:
     def _download(self, action: Download, outcome: Outcome) -> None:
         rel_path = action.rel_path
         self._check_local(rel_path, action.replace)
-        partial, sha256 = self._fetch(rel_path, action.remote)
+        partial, sha256 = self._fetch(rel_path, action.remote, action)
         try:
             self._check_local(rel_path, action.replace)
             target = self._path(rel_path)
@@ -550,7 +560,7 @@ class _Context:
         partial: Path | None = None
         sha256: str | None = None
         if remote_is_file and action.loser == "local":
-            partial, sha256 = self._fetch(rel_path, action.remote)
+            partial, sha256 = self._fetch(rel_path, action.remote, action)
         try:
             if action.compare_first and partial is not None and local.kind is Kind.FILE:
                 local_hash = action.local.sha256 or localfs.hash_file(self._path(rel_path))

@@ -1,0 +1,100 @@
+"""`syncd sync`: one complete sync of every folder pair (or one), then exit.
+
+Exit codes: 0 everything in sync; 1 some items failed (listed) or the cloud was unreachable;
+2 bad configuration; 78 the user must act (not logged in, root guard, mass delete).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from syncd.cli.common import config_option, handle_errors, load
+from syncd.cli.progress import Display, PlainDisplay, RichDisplay, describe
+from syncd.compose import make_engine, make_limits, open_client, open_store
+from syncd.config import Config, PairConfig
+from syncd.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from syncd.sync.engine import SyncReport
+
+
+def _pairs(config: Config, name: str | None) -> list[PairConfig]:
+    if not config.pairs:
+        raise ConfigError(
+            "no folder pairs configured: add a `pairs:` entry (see config.example.yaml)",
+            file=config.source,
+        )
+    return [config.pair(name)] if name else list(config.pairs)
+
+
+def _summary(name: str, report: SyncReport) -> str:
+    done = (
+        ", ".join(f"{count} {kind}" for kind, count in sorted(report.counts.items())) or "nothing"
+    )
+    text = f"{name}: {done}"
+    if report.bytes_up or report.bytes_down:
+        text += f"; {report.bytes_up} B up, {report.bytes_down} B down"
+    if report.conflicts:
+        text += f"; {len(report.conflicts)} conflicted copies"
+    if report.failures:
+        text += f"; {len(report.failures)} failed"
+    return text
+
+
+@click.command("sync")
+@config_option
+@click.option("--pair", "pair_name", help="Sync only this folder pair.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing anywhere.")
+@click.option(
+    "--allow-mass-delete",
+    is_flag=True,
+    help="Apply a plan that deletes more than the configured share of a side.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
+@handle_errors
+def sync(
+    config_path: Path | None,
+    pair_name: str | None,
+    dry_run: bool,
+    allow_mass_delete: bool,
+    quiet: bool,
+) -> None:
+    """Sync the configured folder pairs once, both ways, and exit."""
+    config = load(config_path)
+    pairs = _pairs(config, pair_name)
+    failed = False
+    with open_client(config) as client:
+        for pair in pairs:
+            with open_store(config, pair, dry_run=dry_run) as store:
+                engine = make_engine(config, pair, store, client, limits=make_limits(config))
+                if dry_run:
+                    report = engine.sync(dry_run=True)
+                    assert report.plan is not None
+                    lines = [describe(a) for a in report.plan.actions]
+                    click.echo(f"{pair.name}: {len(lines) or 'no'} planned actions")
+                    for line in lines:
+                        click.echo(f"  {line}")
+                    continue
+                display: Display = (
+                    RichDisplay()
+                    if sys.stderr.isatty() and not quiet
+                    else PlainDisplay(quiet=quiet)
+                )
+                engine.on_plan = display.plan
+                engine.on_outcome = display.done
+                engine.executor.on_start = display.start
+                engine.executor.on_bytes = display.advance
+                try:
+                    report = engine.sync(allow_mass_delete=allow_mass_delete)
+                finally:
+                    display.close()
+            click.echo(_summary(pair.name, report))
+            for path, message in sorted(report.failures.items()):
+                click.echo(f"  failed: {path}: {message}", err=True)
+            if report.offline:
+                click.echo(f"  stopped early: {report.offline}", err=True)
+            if report.uploads_paused:
+                click.echo(f"  uploads paused: {report.uploads_paused}", err=True)
+            failed = failed or not report.ok
+    raise SystemExit(EXIT_FAILURE if failed else EXIT_OK)

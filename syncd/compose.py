@@ -1,0 +1,70 @@
+"""The composition root: build clients, stores and engines from a `Config`.
+
+Commands and the daemon construct everything through here, so the pieces themselves take
+their dependencies as arguments and never reach for globals.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from syncd.cloud.client import CloudClient
+from syncd.config import Config, PairConfig
+from syncd.store import Store
+from syncd.sync.engine import PairEngine
+from syncd.sync.executor import Limits
+from syncd.sync.io import TokenBucket
+from syncd.sync.remote import RemoteSide
+
+
+def state_path(config: Config, pair: PairConfig) -> Path:
+    return config.state_dir / "pairs" / pair.name / "state.db"
+
+
+def open_client(config: Config) -> CloudClient:
+    # One connection per transfer thread, plus room for listings and the poller.
+    return CloudClient.from_settings(config.cloud, max_connections=config.sync.transfers + 4)
+
+
+def make_limits(config: Config) -> Limits:
+    return Limits(
+        up=TokenBucket(config.sync.upload_limit), down=TokenBucket(config.sync.download_limit)
+    )
+
+
+@contextmanager
+def open_store(config: Config, pair: PairConfig, *, dry_run: bool = False) -> Iterator[Store]:
+    """The pair's store; for a dry run, a throw-away copy, so nothing real is touched."""
+    path = state_path(config, pair)
+    if not dry_run:
+        with Store.open(path) as store:
+            yield store
+        return
+    with tempfile.TemporaryDirectory(prefix="syncd-dry-run-") as scratch:
+        copy = Path(scratch) / "state.db"
+        for suffix in ("", "-wal"):
+            source = path.with_name(path.name + suffix)
+            if source.exists():
+                shutil.copy2(source, copy.with_name(copy.name + suffix))
+        with Store.open(copy) as store:
+            yield store
+
+
+def make_engine(
+    config: Config,
+    pair: PairConfig,
+    store: Store,
+    client: CloudClient,
+    **kwargs: object,
+) -> PairEngine:
+    return PairEngine(
+        pair,
+        config.sync,
+        store,
+        RemoteSide(client, pair.remote_root),
+        **kwargs,  # type: ignore[arg-type]
+    )
