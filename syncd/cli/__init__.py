@@ -16,9 +16,17 @@ def main() -> None:
 def _register() -> None:
     # Imported here, not at module top, so `syncd --help` stays cheap and import cycles
     # between command modules and the composition root cannot form.
-    from syncd.cli import emulator_cmd
+    from syncd.cli import auth_cmd, cloud_cmd, daemon_cmd, emulator_cmd, service_cmd, sync_cmd
 
     main.add_command(emulator_cmd.emulator)
+    main.add_command(auth_cmd.auth)
+    main.add_command(cloud_cmd.cloud)
+    main.add_command(sync_cmd.sync)
+    main.add_command(daemon_cmd.run)
+    main.add_command(daemon_cmd.status)
+    main.add_command(daemon_cmd.pause)
+    main.add_command(daemon_cmd.resume)
+    main.add_command(service_cmd.service)
 
 
 _register()

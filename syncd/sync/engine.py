@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 MARKER_KEY = "root_marker"
 REMOTE_ROOT_KEY = "remote_root"
 REMOTE_ROOT_ID_KEY = "remote_root_id"
+LAST_SYNC_KEY = "last_sync"
 # Big pages keep a poll to a few calls; the listing of one page is parsed and dropped.
 PAGE_SIZE = 20_000
 _COMMIT_EVERY = 0.25  # seconds: results are batched into one transaction this often
@@ -397,6 +398,12 @@ class PairEngine:
             if report.offline or not progressed:
                 return
 
+    def mark_synced(self) -> float:
+        """Remember when this pair was last fully in sync (for `syncd status`)."""
+        when = self.clock()
+        self.store.set_meta(LAST_SYNC_KEY, repr(when))
+        return when
+
     def sync(
         self, *, dry_run: bool = False, allow_mass_delete: bool = False, max_passes: int = 12
     ) -> SyncReport:
@@ -412,6 +419,8 @@ class PairEngine:
             report.plan = self.plan()
             return report
         self.converge(report, allow_mass_delete=allow_mass_delete, max_passes=max_passes)
+        if report.ok and not self.stop.is_set():
+            self.mark_synced()
         for path, when in sorted(self.retry_at.items()):
             if path not in report.failures and when > self.clock():
                 report.notes.append(f"{path}: waiting to retry after an earlier failure")

@@ -1,0 +1,195 @@
+"""`syncd run`, `syncd status`, `syncd pause`, `syncd resume`: the long-running daemon."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from syncd.cli.common import config_option, echo_json, handle_errors, load
+from syncd.compose import make_engine, open_client, state_path
+from syncd.config import Config
+from syncd.errors import EXIT_OK, ConfigError, StateError
+from syncd.logs import setup_logging
+from syncd.status import read_status, set_paused
+from syncd.store import Store
+
+
+def _require_pairs(config: Config) -> None:
+    if not config.pairs:
+        raise ConfigError(
+            "no folder pairs configured: add a `pairs:` entry (see config.example.yaml)",
+            file=config.source,
+        )
+
+
+@click.command("run")
+@config_option
+@click.option("-v", "--verbose", count=True, help="More log detail (-vv: HTTP too).")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), help="Also log here.")
+@handle_errors
+def run(config_path: Path | None, verbose: int, log_file: Path | None) -> None:
+    """Keep every folder pair in sync until SIGTERM or Ctrl-C (what the service runs)."""
+    from syncd.daemon import Daemon
+
+    config = load(config_path)
+    setup_logging(
+        verbose=verbose,
+        level=config.logging.level,
+        log_file=log_file or config.logging.file,
+        max_bytes=config.logging.max_bytes,
+        backups=config.logging.backups,
+    )
+    _require_pairs(config)
+    with open_client(config) as client:
+        client.tokens.access_token()  # not logged in: stop now, with exit 78
+
+        def engine_factory(pair, store, stop, limits):  # type: ignore[no-untyped-def]
+            return make_engine(config, pair, store, client, stop=stop, limits=limits)
+
+        code = Daemon(config, client, engine_factory=engine_factory).run()
+    _exit_promptly(code)
+
+
+def _exit_promptly(code: int) -> None:
+    # A transfer thread stuck in a network read must not hold the process past its stop
+    # deadline; everything that matters has been committed by now.
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate()[1:]):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
+
+
+def _when(stamp: float | None) -> str:
+    if not stamp:
+        return "never"
+    return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _human(size: int | None) -> str:
+    if size is None:
+        return "unknown"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
+        value /= 1024
+    return f"{size} B"
+
+
+def _pair_details(config: Config) -> dict[str, dict[str, Any]]:
+    details: dict[str, dict[str, Any]] = {}
+    for pair in config.pairs:
+        info: dict[str, Any] = {
+            "local": str(pair.local_root),
+            "remote": pair.remote_root,
+            "errors": [],
+            "conflicts": [],
+            "last_sync": None,
+        }
+        try:
+            with Store.open(state_path(config, pair), readonly=True) as store:
+                raw = store.get_meta("last_sync")
+                info["last_sync"] = float(raw) if raw else None
+                info["errors"] = [
+                    {
+                        "path": f.rel_path,
+                        "action": f.action,
+                        "message": f.message,
+                        "attempts": f.attempts,
+                        "retry_at": f.retry_at,
+                    }
+                    for f in store.failures()
+                ]
+                info["conflicts"] = [
+                    c.rel_path for c in store.conflicts() if (pair.local_root / c.rel_path).exists()
+                ]
+        except StateError as exc:
+            info["state_problem"] = str(exc)
+        details[pair.name] = info
+    return details
+
+
+@click.command("status")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def status(config_path: Path | None, as_json: bool) -> None:
+    """Show what the daemon is doing, per-path errors, conflicted copies and free space."""
+    config = load(config_path)
+    daemon = read_status(config.state_dir)
+    details = _pair_details(config)
+    if daemon is not None:
+        for name, pair_status in daemon.pairs.items():
+            details.setdefault(name, {}).update(
+                state=pair_status.state,
+                message=pair_status.message,
+                pending_uploads=pair_status.pending_uploads,
+                pending_downloads=pair_status.pending_downloads,
+            )
+            if pair_status.last_sync:
+                details[name]["last_sync"] = pair_status.last_sync
+    result = {
+        "daemon": "running" if daemon else "not running",
+        "pid": daemon.pid if daemon else None,
+        "state": daemon.state if daemon else "stopped",
+        "free_space": daemon.free_space if daemon else None,
+        "pairs": details,
+    }
+    if as_json:
+        echo_json(result)
+        return
+    head = f"syncd: {result['state']}"
+    head += f" (pid {daemon.pid})" if daemon else " (daemon not running)"
+    if daemon and daemon.free_space is not None:
+        head += f", cloud free space {_human(daemon.free_space)}"
+    click.echo(head)
+    for name, info in details.items():
+        state = info.get("state", "-")
+        click.echo(f"  {name}: {state}  {info['local']} <-> {info['remote']}")
+        click.echo(f"    last sync: {_when(info.get('last_sync'))}")
+        if info.get("message"):
+            click.echo(f"    {info['message']}")
+        if info.get("pending_uploads") or info.get("pending_downloads"):
+            click.echo(
+                f"    pending: {info['pending_uploads']} uploads, "
+                f"{info['pending_downloads']} downloads"
+            )
+        if info.get("state_problem"):
+            click.echo(f"    state: {info['state_problem']}")
+        for error in info["errors"]:
+            retry = "" if error["retry_at"] < time.time() else f", retry {_when(error['retry_at'])}"
+            click.echo(
+                f"    error: {error['path']}: {error['action']}: {error['message']} "
+                f"(attempt {error['attempts']}{retry})"
+            )
+        for copy in info["conflicts"]:
+            click.echo(f"    conflicted copy: {copy}")
+
+
+@click.command("pause")
+@config_option
+@handle_errors
+def pause(config_path: Path | None) -> None:
+    """Pause syncing in the running daemon (transfers in progress stop)."""
+    config = load(config_path)
+    pid = set_paused(config.state_dir, True)
+    click.echo("paused" if pid else "paused (the daemon is not running; it starts paused)")
+
+
+@click.command("resume")
+@config_option
+@handle_errors
+def resume(config_path: Path | None) -> None:
+    """Resume syncing in the running daemon."""
+    config = load(config_path)
+    pid = set_paused(config.state_dir, False)
+    click.echo("resumed" if pid else "resumed (the daemon is not running)")
+    raise SystemExit(EXIT_OK)
