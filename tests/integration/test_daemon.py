@@ -1,0 +1,181 @@
+"""`syncd run` as a real subprocess: the notify protocol, changes flowing both ways with no
+manual trigger, pause, and a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from syncd.emulator import Emulator
+from tests.cloud.helpers import seed_token
+
+REMOTE = "sync"
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class NotifySocket:
+    """The systemd side of sd_notify: a datagram socket that collects what the daemon says."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.05)
+        self.messages: list[dict[str, str]] = []
+
+    def drain(self) -> list[dict[str, str]]:
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except (TimeoutError, BlockingIOError):
+                return self.messages
+            fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+            self.messages.append(fields)
+
+    def seen(self, key: str, value: str | None = None) -> bool:
+        return any(key in m and (value is None or m[key] == value) for m in self.drain())
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[tuple[Emulator, Path, Path]]:
+    with Emulator() as emu:
+        token_file = tmp_path / "state" / "token.json"
+        seed_token(emu, token_file)
+        local = tmp_path / "local"
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            f"""
+cloud:
+  api_url: {emu.api_base}
+  content_url: {emu.content_base}
+  authorize_url: {emu.authorize_url}
+  token_url: {emu.token_url}
+  client_id: syncd-emulator
+  client_secret: syncd-emulator-secret
+  token_file: {token_file}
+state_dir: {tmp_path / "state"}
+sync:
+  poll_interval: 1
+  debounce: 0.3
+pairs:
+  - local: {local}
+    remote: /{REMOTE}
+""",
+            encoding="utf-8",
+        )
+        yield emu, local, config
+
+
+def start_daemon(config: Path, notify: NotifySocket, **env: str) -> subprocess.Popen[bytes]:
+    environ = {**os.environ, "NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "2000000", **env}
+    environ.pop("JOURNAL_STREAM", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "syncd", "run", "--config", str(config)],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def test_daemon_syncs_both_ways_and_speaks_the_notify_protocol(
+    setup: tuple[Emulator, Path, Path], tmp_path: Path
+) -> None:
+    emu, local, config = setup
+    notify = NotifySocket(tmp_path / "notify.sock")
+    proc = start_daemon(config, notify)
+    try:
+        wait_for(lambda: notify.seen("READY", "1"), 30, "READY=1")
+        wait_for(lambda: (local / ".syncd").is_dir(), 30, "the first pass")
+
+        # A local save reaches the cloud with no manual trigger.
+        (local / "note.txt").write_text("written locally")
+        wait_for(
+            lambda: _remote_bytes(emu, "note.txt") == b"written locally", 15, "upload of note.txt"
+        )
+
+        # A cloud edit reaches the disk within the poll interval.
+        later = datetime.now() + timedelta(minutes=1)
+        emu.put_file(f"{REMOTE}/from-cloud.txt", b"written in the cloud", created=later)
+        wait_for(
+            lambda: (
+                (local / "from-cloud.txt").exists()
+                and (local / "from-cloud.txt").read_bytes() == b"written in the cloud"
+            ),
+            15,
+            "download of from-cloud.txt",
+        )
+
+        wait_for(lambda: notify.seen("WATCHDOG", "1"), 10, "WATCHDOG=1")
+        assert notify.seen("STATUS")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=15)[0].decode()
+        notify.drain()
+        notify.close()
+    assert proc.returncode == 0, output
+    assert any(m.get("STOPPING") == "1" for m in notify.messages)
+    assert not list(local.rglob("*.syncd-partial"))
+
+
+def test_daemon_stops_with_78_when_not_logged_in(
+    setup: tuple[Emulator, Path, Path], tmp_path: Path
+) -> None:
+    _, _, config = setup
+    (tmp_path / "state" / "token.json").unlink()
+    result = subprocess.run(
+        [sys.executable, "-m", "syncd", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 78
+    assert "syncd auth login" in result.stderr
+
+
+def test_daemon_exits_78_when_the_root_vanishes_and_deletes_nothing(
+    setup: tuple[Emulator, Path, Path], tmp_path: Path
+) -> None:
+    emu, local, config = setup
+    local.mkdir()
+    for i in range(3):
+        (local / f"f{i}.txt").write_text(str(i))
+    notify = NotifySocket(tmp_path / "notify.sock")
+    proc = start_daemon(config, notify)
+    try:
+        wait_for(lambda: _remote_bytes(emu, "f2.txt") == b"2", 30, "the first sync")
+        local.rename(tmp_path / "moved-away")
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        output = proc.communicate()[0].decode()
+        notify.close()
+    assert code == 78, output
+    assert all(_remote_bytes(emu, f"f{i}.txt") == str(i).encode() for i in range(3))
+
+
+def _remote_bytes(emu: Emulator, rel_path: str) -> bytes | None:
+    try:
+        return emu.read_file(f"{REMOTE}/{rel_path}")
+    except (FileNotFoundError, KeyError, LookupError, OSError):
+        return None

@@ -1,0 +1,112 @@
+"""The state DB on real SQLite with the real migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from alembic import command
+
+from syncd.errors import StateError
+from syncd.store import Store, _alembic_config, head_revision
+from syncd.sync.model import BaseEntry, Kind
+
+
+def entry(i: int) -> BaseEntry:
+    return BaseEntry(Kind.FILE, i, i * 10, i, f"{i:064x}", f"id{i}", i, i + 1)
+
+
+def test_fresh_db_is_created_private_and_at_head(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "state.db"
+    with Store.open(path) as store:
+        assert store.count_entries() == 0
+    assert path.stat().st_mode & 0o777 == 0o600
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone()[0] == (
+            head_revision()
+        )
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_entries_round_trip_and_delete(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        store.apply({f"p{i}": entry(i) for i in range(5000)})
+        store.apply({"p1": None, "p2": entry(99)})
+        base = store.load_base()
+    assert len(base) == 4999 and "p1" not in base and base["p2"] == entry(99)
+
+
+def test_upgrade_from_the_first_schema_keeps_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with Store.open(path) as store:
+        store.apply({"a": entry(1)})
+    with Store.open(path) as store:  # already at head: a no-op upgrade
+        assert store.load_base() == {"a": entry(1)}
+
+
+def test_upgrade_runs_on_a_db_made_by_an_older_revision(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    path = tmp_path / "older.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "0001")
+        connection.exec_driver_sql(
+            "INSERT INTO entries (rel_path, kind, size, mtime_ns, inode, sha256, remote_id,"
+            " remote_created, remote_modified) VALUES ('x', 'file', 1, 2, 3, NULL, 'i', 4, 5)"
+        )
+    engine.dispose()
+    with Store.open(path) as store:
+        assert store.load_base()["x"] == BaseEntry(Kind.FILE, 1, 2, 3, None, "i", 4, 5)
+
+
+def test_a_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    Store.open(path).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(StateError, match="newer than this syncd"):
+        Store.open(path)
+
+
+def test_a_corrupt_db_is_refused_and_not_wiped(tmp_path: Path) -> None:
+    path = tmp_path / "corrupt.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StateError, match="syncd reset"):
+        Store.open(path)
+    assert path.read_bytes().startswith(b"this is not a database")
+
+
+def test_a_reader_sees_the_db_while_a_writer_works(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with Store.open(path) as writer:
+        writer.apply({"a": entry(1)})
+        stop = threading.Event()
+
+        def write_forever() -> None:
+            i = 2
+            while not stop.is_set():
+                writer.apply({f"w{i}": entry(i)})
+                i += 1
+
+        thread = threading.Thread(target=write_forever)
+        thread.start()
+        try:
+            for _ in range(20):
+                with Store.open(path, readonly=True) as reader:
+                    assert reader.count_entries() >= 1
+        finally:
+            stop.set()
+            thread.join()
+
+
+def test_failures_count_up_and_clear(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        assert store.record_failure("a", "upload", "boom", 10.0) == 1
+        assert store.record_failure("a", "upload", "boom again", 20.0) == 2
+        (failure,) = store.failures()
+        assert (failure.attempts, failure.message, failure.retry_at) == (2, "boom again", 20.0)
+        store.clear_failures(["a"])
+        assert store.failures() == []
