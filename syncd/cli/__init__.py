@@ -16,8 +16,17 @@ def main() -> None:
 def _register() -> None:
     # Imported here, not at module top, so `syncd --help` stays cheap and import cycles
     # between command modules and the composition root cannot form.
-    from syncd.cli import auth_cmd, cloud_cmd, daemon_cmd, emulator_cmd, service_cmd, sync_cmd
+    from syncd.cli import (
+        auth_cmd,
+        cloud_cmd,
+        daemon_cmd,
+        demo_cmd,
+        emulator_cmd,
+        service_cmd,
+        sync_cmd,
+    )
 
+    main.add_command(demo_cmd.demo)
     main.add_command(emulator_cmd.emulator)
     main.add_command(auth_cmd.auth)
     main.add_command(cloud_cmd.cloud)
