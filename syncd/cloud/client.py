@@ -1,0 +1,499 @@
+"""`CloudClient`: one typed method per Orange Cloud API call, plus `list_flat`.
+
+Results are the API-neutral dataclasses of `models.py`; failures are the typed errors of
+`errors.py`. Ids are opaque. Every call retries transient failures (`retry.py`); calls that
+change state are made safe to repeat: a repeated delete that finds nothing, or a repeated create
+that finds the folder, after an answer was lost, counts as done, and uploads check the folder
+before re-sending (`transfer.py`).
+
+Thread-safe: the sync engine runs parallel transfers through one client. Size
+`max_connections` to at least the number of transfer threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import replace
+from typing import Any, BinaryIO, Self
+from urllib.parse import quote
+
+import httpx
+
+from syncd.cloud import ids
+from syncd.cloud.errors import (
+    AlreadyExists,
+    CloudError,
+    CloudUnavailable,
+    Forbidden,
+    InvalidName,
+    NotFound,
+    ServerError,
+    TransferIncomplete,
+)
+from syncd.cloud.models import FolderListing, ItemRef, RemoteFile, RemoteFolderRef, UploadResult
+from syncd.cloud.retry import RetryPolicy
+from syncd.cloud.session import CloudSession
+from syncd.cloud.settings import CloudSettings
+from syncd.cloud.tokens import TokenFileStore, TokenManager, TokenStorage
+from syncd.cloud.transfer import (
+    DEFAULT_CHUNK,
+    Downloader,
+    MultipartUpload,
+    Progress,
+    ProgressAborted,
+    UploadJob,
+    UploadSource,
+    as_source,
+    guarded,
+    is_same_or_numbered,
+)
+from syncd.cloud.wire import (
+    parse_file,
+    parse_folder,
+    parse_freespace,
+    parse_item_ref,
+    parse_upload,
+)
+
+log = logging.getLogger(__name__)
+
+FILTERS = ("image", "picture", "video", "audio", "other", "file")
+
+
+class CloudClient:
+    """The Orange Cloud API. Construct with `from_settings`, or inject the parts (tests)."""
+
+    def __init__(
+        self,
+        settings: CloudSettings,
+        tokens: TokenManager,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        max_connections: int = 8,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+        chunk_size: int = DEFAULT_CHUNK,
+        owns_tokens: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.tokens = tokens
+        self._session = CloudSession(
+            settings, tokens, transport=transport, max_connections=max_connections
+        )
+        self._retry = retry or RetryPolicy(
+            max_attempts=settings.max_attempts, max_backoff_s=settings.max_backoff_s
+        )
+        self._clock = clock
+        self._chunk_size = chunk_size
+        self._owns_tokens = owns_tokens
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: CloudSettings,
+        *,
+        store: TokenStorage | None = None,
+        max_connections: int = 8,
+        transport: httpx.BaseTransport | None = None,
+    ) -> CloudClient:
+        """A client with its own token manager, reading tokens from `settings.token_file`."""
+        tokens = TokenManager(
+            settings, store or TokenFileStore(settings.token_file), transport=transport
+        )
+        return cls(
+            settings,
+            tokens,
+            transport=transport,
+            max_connections=max_connections,
+            owns_tokens=True,
+        )
+
+    def close(self) -> None:
+        self._session.close()
+        if self._owns_tokens:
+            self.tokens.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"CloudClient(api={self._session.api_url!r})"
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _api(self, *parts: str) -> str:
+        return self._session.api_url + "/" + "/".join(quote(p, safe="") for p in parts)
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        target: str | None = None,
+    ) -> httpx.Response:
+        return self._retry.call(
+            lambda: self._session.request(
+                method, url, params=params, json_body=json_body, target=target
+            )
+        )
+
+    def _mutate(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        target: str | None = None,
+        recover: Callable[[CloudError], Any] | None = None,
+        before_resend: Callable[[], Any] | None = None,
+    ) -> Any:
+        """A state-changing call, retried. After an attempt that may have been applied
+        without an answer, `before_resend` may find its result (then nothing is re-sent),
+        and `recover` judges the error of the re-send (a conflict with the first attempt)."""
+        unanswered = False
+
+        def attempt() -> Any:
+            nonlocal unanswered
+            if unanswered and before_resend is not None:
+                found = before_resend()
+                if found is not None:
+                    return found
+            try:
+                response = self._session.request(method, url, json_body=json_body, target=target)
+            except (CloudUnavailable, ServerError) as exc:
+                # A 5xx may come after the change was made, like a lost answer.
+                unanswered = unanswered or not isinstance(exc, CloudUnavailable) or exc.maybe_sent
+                raise
+            except CloudError as exc:
+                if unanswered and recover is not None:
+                    result = recover(exc)
+                    if result is not None:
+                        return result
+                raise
+            return self._session.json(response) if response.content else None
+
+        return self._retry.call(attempt)
+
+    # -- account --------------------------------------------------------------------------
+
+    def freespace(self) -> int:
+        """Bytes still free in the account."""
+        return parse_freespace(self._session.json(self._call("GET", self._api("freespace"))))
+
+    # -- folders --------------------------------------------------------------------------
+
+    def get_folder(
+        self,
+        folder_id: str | None = None,
+        *,
+        flat: bool = False,
+        tree: bool = False,
+        show_thumbnails: bool = False,
+        filter: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        restricted_mode: bool = False,
+    ) -> FolderListing:
+        """`GET /folders/{id}` (the visible root when `folder_id` is None)."""
+        params: dict[str, str] = {}
+        for key, on in (
+            ("flat", flat),
+            ("tree", tree),
+            ("showthumbnails", show_thumbnails),
+            ("restrictedmode", restricted_mode),
+        ):
+            if on:
+                params[key] = "true"
+        if filter is not None:
+            params["filter"] = filter
+        if limit is not None:
+            params["limit"] = str(limit)
+        if offset is not None:
+            params["offset"] = str(offset)
+        url = self._api("folders", folder_id) if folder_id else self._api("folders")
+        response = self._call("GET", url, params=params, target=folder_id)
+        return parse_folder(self._session.json(response), flat=flat)
+
+    def root(self) -> FolderListing:
+        """The visible root (the app folder for an app with the `cloud` scope)."""
+        return self.get_folder()
+
+    def list_flat(
+        self, folder_id: str | None = None, *, tree: bool = False, page_size: int = 2000
+    ) -> FolderListing:
+        """The whole subtree of a folder in one `FolderListing`, merged from pages.
+
+        Does not rely on how the server splits a page between files and subfolders: the
+        offset advances by the items received, a short page ends it, items are de-duplicated
+        by id. A tree that changes while it is paged may come out incomplete; poll again.
+        Files get `parent_id` from their id when the listing gives none (see `ids.py`).
+        """
+        files: dict[str, RemoteFile] = {}
+        folders: dict[str, RemoteFolderRef] = {}
+        offset = 0
+        first: FolderListing | None = None
+        while True:
+            page = self.get_folder(folder_id, flat=True, tree=tree, limit=page_size, offset=offset)
+            first = first or page
+            received = len(page.files) + len(page.subfolders)
+            new = 0
+            for f in page.files:
+                new += f.id not in files
+                files.setdefault(f.id, f)
+            for d in page.subfolders:
+                new += d.id not in folders
+                folders.setdefault(d.id, d)
+            if received < page_size or new == 0:
+                break
+            offset += received
+        known = set(folders) | {first.id}
+        return FolderListing(
+            id=first.id,
+            parent_id=first.parent_id,
+            name=first.name,
+            files=tuple(_with_parent(f, known) for f in files.values()),
+            subfolders=tuple(folders.values()),
+        )
+
+    def create_folder(self, name: str, parent_id: str | None = None) -> FolderListing:
+        """`POST /folders`; AlreadyExists if the parent has an item by that name."""
+        _check_name(name)
+        body: dict[str, str] = {"name": name}
+        if parent_id is not None:
+            body["parentFolderId"] = parent_id
+
+        def recover(exc: CloudError) -> FolderListing | None:
+            if not isinstance(exc, AlreadyExists):
+                return None
+            for sub in self.get_folder(parent_id).subfolders:
+                if sub.name == name:
+                    return self.get_folder(sub.id)
+            return None
+
+        data = self._mutate(
+            "POST", self._api("folders"), json_body=body, target=name, recover=recover
+        )
+        if isinstance(data, FolderListing):
+            return data
+        return parse_folder(data)
+
+    def delete_folder(self, folder_id: str) -> None:
+        """`DELETE /folders/{id}`: recursive and permanent."""
+        self._delete("folders", folder_id)
+
+    def move_folder(self, folder_id: str, dest_folder_id: str) -> ItemRef:
+        return self._update("folders", folder_id, {"parentFolderId": dest_folder_id})
+
+    def rename_folder(self, folder_id: str, new_name: str) -> ItemRef:
+        _check_name(new_name)
+        return self._update("folders", folder_id, {"name": new_name})
+
+    def copy_folder(self, folder_id: str, dest_folder_id: str) -> ItemRef:
+        """Copy a folder (recursively) into another folder; not into its own parent."""
+
+        def recover(exc: CloudError) -> ItemRef | None:
+            # The lost first attempt made the copy: the retry collides with it.
+            if not isinstance(exc, AlreadyExists):
+                return None
+            name = self.get_folder(folder_id).name
+            for sub in self.get_folder(dest_folder_id).subfolders:
+                if sub.name == name:
+                    return ItemRef(sub.id, sub.name, dest_folder_id)
+            return None
+
+        body = {"parentFolderId": dest_folder_id, "clone": True}
+        return self._update("folders", folder_id, body, recover=recover)
+
+    # -- files ----------------------------------------------------------------------------
+
+    def get_file(self, file_id: str) -> RemoteFile:
+        """`GET /files/{id}`: the file with its `download_url`."""
+        response = self._call("GET", self._api("files", file_id), target=file_id)
+        return parse_file(self._session.json(response))
+
+    def delete_file(self, file_id: str) -> None:
+        self._delete("files", file_id)
+
+    def move_file(self, file_id: str, dest_folder_id: str) -> ItemRef:
+        return self._update("files", file_id, {"parentFolderId": dest_folder_id})
+
+    def rename_file(self, file_id: str, new_name: str) -> ItemRef:
+        _check_name(new_name)
+        return self._update("files", file_id, {"name": new_name})
+
+    def copy_file(self, file_id: str, dest_folder_id: str) -> ItemRef:
+        """Copy a file into a folder. A name taken there gives the copy `name(n).ext`.
+
+        A copy never conflicts, so a blind re-send after a lost answer would leave two.
+        The destination is listed first, and again before any re-send, to spot the copy.
+        """
+        source = self.get_file(file_id)
+        before = {f.id for f in self.get_folder(dest_folder_id).files}
+
+        def landed() -> ItemRef | None:
+            for f in self.get_folder(dest_folder_id).files:
+                if (
+                    f.id not in before
+                    and f.size == source.size
+                    and is_same_or_numbered(f.name, source.name)
+                ):
+                    return ItemRef(f.id, f.name, dest_folder_id)
+            return None
+
+        body = {"parentFolderId": dest_folder_id, "clone": True}
+        return self._update("files", file_id, body, before_resend=landed)
+
+    def _delete(self, kind: str, item_id: str) -> None:
+        def recover(exc: CloudError) -> bool | None:
+            # The lost first attempt deleted it.
+            return True if isinstance(exc, NotFound) else None
+
+        self._mutate("DELETE", self._api(kind, item_id), target=item_id, recover=recover)
+
+    def _update(
+        self,
+        kind: str,
+        item_id: str,
+        body: dict[str, Any],
+        *,
+        recover: Callable[[CloudError], ItemRef | None] | None = None,
+        before_resend: Callable[[], ItemRef | None] | None = None,
+    ) -> ItemRef:
+        # A lost answer to a rename or move leaves the old id gone (ids follow paths): the
+        # retry then gets NotFound, which is reported as is; the caller re-resolves by path.
+        data = self._mutate(
+            "POST",
+            self._api(kind, item_id),
+            json_body=body,
+            target=item_id,
+            recover=recover,
+            before_resend=before_resend,
+        )
+        return data if isinstance(data, ItemRef) else parse_item_ref(data)
+
+    # -- transfers ------------------------------------------------------------------------
+
+    def upload(
+        self,
+        source: UploadSource | str | os.PathLike[str],
+        folder_id: str | None = None,
+        *,
+        name: str | None = None,
+        progress: Progress | None = None,
+    ) -> UploadResult:
+        """Upload a file (a path, or a re-openable `UploadSource`) into a folder (default root).
+
+        An existing name makes the service store `name(1).ext`; the result says which name
+        was stored. Check the folder first if that matters (the CLI does).
+        """
+        src = as_source(source, name)
+        target_name = name or src.name
+        _check_name(target_name)
+        url = self._session.content_url + "/files/content"
+
+        def send(body: MultipartUpload) -> UploadResult:
+            response = self._session.request(
+                "POST", url, content=body, headers=body.headers, target=target_name
+            )
+            return parse_upload(self._session.json(response))
+
+        job = UploadJob(
+            src,
+            folder_id=folder_id,
+            name=target_name,
+            send=send,
+            list_folder=lambda fid: self.get_folder(fid),
+            refresh_if_expiring=self.tokens.refresh_if_expiring,
+            leeway_s=self.settings.refresh_leeway_s,
+            progress=guarded(progress),
+            chunk_size=self._chunk_size,
+            clock=self._clock,
+        )
+        try:
+            return self._retry.call(job)
+        except ProgressAborted as aborted:
+            raise aborted.original from None
+
+    def download(
+        self,
+        file: str | RemoteFile,
+        dest: BinaryIO,
+        *,
+        offset: int = 0,
+        progress: Progress | None = None,
+    ) -> int:
+        """Stream a file (by id, or a `RemoteFile` with its URL) into `dest`; returns its size.
+
+        `dest` must be positioned where byte `offset` of the file goes: pass the size of a
+        partial file opened for appending to resume it. Failures resume with `Range`. If the
+        server cannot resume, a seekable `dest` is rewound and rewritten.
+        """
+        info = file if isinstance(file, RemoteFile) and file.download_url else None
+        file_id = file if isinstance(file, str) else file.id
+        if info is None:
+            info = self.get_file(file_id)
+        if not info.download_url:
+            raise NotFound("the cloud gave no download URL", target=file_id)
+        job = Downloader(
+            self._stream,
+            self._session.iter_body,
+            dest=dest,
+            url=info.download_url,
+            expected_size=info.size,
+            offset=offset,
+            progress=guarded(progress),
+            target=info.name or file_id,
+        )
+        refetched = isinstance(file, str)
+        try:
+            while True:
+                before = job.position
+                try:
+                    return self._retry.call(job.attempt)
+                except (NotFound, Forbidden) as exc:
+                    # A URL handed in from an older listing may have expired: get a new one.
+                    if refetched or exc.status not in (403, 404, 410):
+                        raise
+                    refetched = True
+                    job.url = self._fresh_url(file_id)
+                except (CloudUnavailable, TransferIncomplete):
+                    # Retries were used up, but bytes kept arriving: keep going.
+                    if job.position <= before:
+                        raise
+        except ProgressAborted as aborted:
+            raise aborted.original from None
+
+    def _fresh_url(self, file_id: str) -> str:
+        url = self.get_file(file_id).download_url
+        if not url:
+            raise NotFound("the cloud gave no download URL", target=file_id)
+        return url
+
+    def _stream(self, url: str, headers: dict[str, str]) -> AbstractContextManager[httpx.Response]:
+        return self._session.stream("GET", url, headers=headers)
+
+
+def _check_name(name: str) -> None:
+    # The service has no escaping for these; catch them before they become odd ids.
+    if not name or name in (".", "..") or "/" in name or "\x00" in name:
+        raise InvalidName(f"invalid name {name!r}", target=name or "(empty)")
+
+
+def _with_parent(f: RemoteFile, known_folders: set[str]) -> RemoteFile:
+    """Flat listings give files no parentId: derive it from the id, if it names a folder
+    of the listing (ids are opaque otherwise; see `ids.py`)."""
+    if f.parent_id is not None:
+        return f
+    parent = ids.parent_id_of(f.id)
+    if parent is None or parent not in known_folders:
+        return f
+    return replace(f, parent_id=parent)

@@ -1,0 +1,158 @@
+"""The one `httpx.Client` behind a `CloudClient`: signing, timeouts, and error mapping.
+
+Every non-2xx answer becomes a typed `CloudError` (see `errors.py`), and every transport failure
+a `CloudUnavailable` that says whether the request may have reached the server (a connect
+failure certainly did not; a reset or timeout after sending may have been acted on).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from syncd.cloud.auth import BearerAuth
+from syncd.cloud.errors import CloudError, CloudUnavailable, MalformedResponse, error_from_response
+from syncd.cloud.settings import CloudSettings
+from syncd.cloud.tokens import TokenManager
+
+log = logging.getLogger(__name__)
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_TRANSIENT = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+    httpx.ProxyError,
+)
+USER_AGENT = "syncd (Orange Cloud client)"
+
+
+def transport_error(exc: httpx.TransportError, target: str | None = None) -> CloudError:
+    """A transport failure as a cloud error; only network-ish ones are transient."""
+    if not isinstance(exc, _TRANSIENT):
+        return CloudError(f"HTTP failure: {type(exc).__name__}: {exc}", target=target)
+    error = CloudUnavailable(f"cannot reach the cloud ({type(exc).__name__}: {exc})", target=target)
+    error.maybe_sent = not isinstance(exc, _NOT_SENT)
+    return error
+
+
+class CloudSession:
+    """Thread-safe: httpx.Client may be shared between threads (httpx docs, PR #2380)."""
+
+    def __init__(
+        self,
+        settings: CloudSettings,
+        tokens: TokenManager,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        max_connections: int = 8,
+    ) -> None:
+        self.settings = settings
+        self.api_url = settings.api_url.rstrip("/")
+        self.content_url = settings.content_url.rstrip("/")
+        self.http = httpx.Client(
+            auth=BearerAuth(tokens, allowed_origins=(self.api_url, self.content_url)),
+            transport=transport,
+            verify=settings.verify_tls,
+            timeout=httpx.Timeout(
+                settings.read_timeout_s,
+                connect=settings.connect_timeout_s,
+                read=settings.read_timeout_s,
+                write=settings.read_timeout_s,
+                pool=settings.read_timeout_s,
+            ),
+            limits=httpx.Limits(
+                max_connections=max(1, max_connections),
+                max_keepalive_connections=max(1, max_connections),
+            ),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        content: Any = None,
+        headers: Mapping[str, str] | None = None,
+        target: str | None = None,
+    ) -> httpx.Response:
+        """Send, read the whole (small) reply, and raise a `CloudError` unless it is a 2xx."""
+        try:
+            response = self.http.request(
+                method, url, params=params, json=json_body, content=content, headers=headers
+            )
+        except httpx.TransportError as exc:
+            raise transport_error(exc, target) from exc
+        if not response.is_success:
+            raise self._error(response, target)
+        return response
+
+    @contextmanager
+    def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        target: str | None = None,
+    ) -> Iterator[httpx.Response]:
+        """A streamed reply; a non-2xx one is read (it is small) and raised instead."""
+        try:
+            with self.http.stream(method, url, headers=headers) as response:
+                if not response.is_success:
+                    response.read()
+                    raise self._error(response, target)
+                yield response
+        except httpx.TransportError as exc:
+            raise transport_error(exc, target) from exc
+
+    @staticmethod
+    def iter_body(response: httpx.Response) -> Iterator[bytes]:
+        """The body as it arrives, transport failures mapped to `CloudUnavailable`.
+
+        No `chunk_size`: httpx would hold bytes back to fill a chunk, and lose them on a reset,
+        so a resume would start earlier than it could (or never progress on small files).
+        """
+        try:
+            yield from response.iter_bytes()
+        except httpx.TransportError as exc:
+            raise transport_error(exc) from exc
+
+    @staticmethod
+    def json(response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise MalformedResponse(
+                f"expected JSON from {response.request.method} "
+                f"{response.request.url.copy_with(query=None)}, got "
+                f"{response.headers.get('Content-Type', 'no content type')}"
+            ) from None
+
+    @staticmethod
+    def _error(response: httpx.Response, target: str | None) -> CloudError:
+        error = error_from_response(
+            response.status_code,
+            response.content,
+            retry_after=response.headers.get("Retry-After"),
+            target=target,
+        )
+        log.debug(
+            "%s %s -> %s %s",
+            response.request.method,
+            response.request.url.copy_with(query=None),
+            response.status_code,
+            type(error).__name__,
+        )
+        return error

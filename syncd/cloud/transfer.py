@@ -1,0 +1,384 @@
+"""Streaming upload and download, with retries that neither duplicate nor corrupt a file.
+
+Upload: the documented multipart body (a `description` JSON part with `name`, `size` as a
+string and `folder`, then the `file` part) generated chunk by chunk from a re-openable
+source, with an exact Content-Length. A retry (or the auth layer's re-send after a 401)
+iterates the body again, which re-opens the source. Because the service renames a second
+upload of a name to `name(1).ext`, a re-send after a failure whose outcome is unknown first
+lists the folder: a file with the requested name (or `name(n)`) and the same size created since
+the upload began means the earlier attempt landed, and its id is returned instead.
+
+Download: streamed to a file object with `Accept-Encoding: identity` (so offsets count the
+bytes on the wire), resumed with `Range` after a failure, started over when the server answers
+200 to a ranged request.
+
+Progress callbacks run in the transferring thread, once per chunk, with its byte count. Bytes
+re-sent by a retry are reported again (they cross the wire again). Whatever a callback raises
+aborts the transfer at once and reaches the caller unchanged, never retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+import httpx
+
+from syncd.cloud.errors import (
+    CloudError,
+    CloudUnavailable,
+    MalformedResponse,
+    ServerError,
+    TransferIncomplete,
+)
+from syncd.cloud.models import FolderListing, RemoteFile, UploadResult
+from syncd.errors import PathError
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+DEFAULT_CHUNK = 256 * 1024
+_CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$")
+
+
+class UploadSource(Protocol):
+    """Something that can be read from the start as many times as a retry needs."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+    def open(self) -> BinaryIO: ...
+
+
+class SourceChanged(PathError):
+    """The local file changed size while it was being uploaded."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileSource:
+    path: Path
+    name: str
+    size: int
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str], name: str | None = None) -> FileSource:
+        p = Path(path)
+        return cls(p, name or p.name, p.stat().st_size)
+
+    def open(self) -> BinaryIO:
+        handle = self.path.open("rb")
+        size = os.fstat(handle.fileno()).st_size
+        if size != self.size:
+            handle.close()
+            raise SourceChanged(str(self.path), f"changed size ({self.size} -> {size} bytes)")
+        return handle
+
+
+@dataclass(frozen=True, slots=True)
+class BytesSource:
+    data: bytes
+    name: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def open(self) -> BinaryIO:
+        import io
+
+        return io.BytesIO(self.data)
+
+
+def as_source(source: UploadSource | str | os.PathLike[str], name: str | None) -> UploadSource:
+    if isinstance(source, (str, os.PathLike)):
+        return FileSource.of(source, name)
+    return source
+
+
+class ProgressAborted(Exception):
+    """Carries what a progress callback raised past httpx and the retry loop."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(repr(original))
+        self.original = original
+
+
+def guarded(progress: Progress | None) -> Progress | None:
+    if progress is None:
+        return None
+
+    def call(count: int) -> None:
+        try:
+            progress(count)
+        except Exception as exc:
+            raise ProgressAborted(exc) from exc
+
+    return call
+
+
+def _quote_param(value: str) -> str:
+    # What browsers do for multipart field values (HTML5): escape quotes and line breaks.
+    return value.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+
+class MultipartUpload(httpx.SyncByteStream):
+    """The upload body, generated on the fly; iterating again re-opens the source."""
+
+    def __init__(
+        self,
+        source: UploadSource,
+        *,
+        name: str,
+        folder_id: str | None,
+        progress: Progress | None = None,
+        chunk_size: int = DEFAULT_CHUNK,
+    ) -> None:
+        self._source = source
+        self._size = source.size
+        self._progress = progress
+        self._chunk_size = chunk_size
+        self._handle: BinaryIO | None = None
+        boundary = secrets.token_hex(16)
+        description: dict[str, str] = {"name": name, "size": str(self._size)}
+        if folder_id is not None:
+            description["folder"] = folder_id
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        self._head = (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="description"\r\n\r\n'
+            f"{json.dumps(description)}\r\n"
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="file"; filename="{_quote_param(name)}"\r\n'
+            f"Content-Type: {mime}\r\n\r\n"
+        ).encode()
+        self._tail = f"\r\n--{boundary}--\r\n".encode()
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        self.content_length = len(self._head) + self._size + len(self._tail)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Content-Type": self.content_type, "Content-Length": str(self.content_length)}
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.close()
+        self._handle = handle = self._source.open()
+        try:
+            yield self._head
+            remaining = self._size
+            while remaining > 0:
+                chunk = handle.read(min(self._chunk_size, remaining))
+                if not chunk:
+                    raise SourceChanged(self._source.name, "shrank while being uploaded")
+                remaining -= len(chunk)
+                yield chunk
+                if self._progress is not None:
+                    self._progress(len(chunk))
+            yield self._tail
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            handle.close()
+
+
+_NUMBERED = re.compile(r"\(\d+\)")
+
+
+def is_same_or_numbered(candidate: str, name: str) -> bool:
+    """True for `name` itself or `name` with one `(n)` inserted (`a(1).txt` for `a.txt`)."""
+    if candidate == name:
+        return True
+    return any(
+        candidate[: m.start()] + candidate[m.end() :] == name for m in _NUMBERED.finditer(candidate)
+    )
+
+
+def find_landed_upload(
+    listing: FolderListing, name: str, size: int, since: float
+) -> RemoteFile | None:
+    """The file an earlier, unanswered attempt stored, if the folder shows one."""
+    matches = [
+        f
+        for f in listing.files
+        if f.size == size
+        and is_same_or_numbered(f.name, name)
+        and f.creation_date.timestamp() >= since
+    ]
+    if not matches:
+        return None
+    # The exact name first: it is what an attempt that landed first would have got.
+    matches.sort(key=lambda f: (f.name != name, -f.creation_date.timestamp()))
+    return matches[0]
+
+
+def parse_content_range(value: str | None) -> int | None:
+    """The first byte position of a `Content-Range: bytes a-b/n` header."""
+    match = _CONTENT_RANGE.match((value or "").strip())
+    return int(match.group(1)) if match else None
+
+
+class UploadJob:
+    """One upload; each call is one attempt, and `RetryPolicy.call` repeats it."""
+
+    def __init__(
+        self,
+        source: UploadSource,
+        *,
+        folder_id: str | None,
+        name: str,
+        send: Callable[[MultipartUpload], UploadResult],
+        list_folder: Callable[[str | None], FolderListing],
+        refresh_if_expiring: Callable[[float], None],
+        leeway_s: float,
+        progress: Progress | None = None,
+        chunk_size: int = DEFAULT_CHUNK,
+        clock: Callable[[], float] = time.time,
+        dedupe_slack_s: float = 2.0,
+    ) -> None:
+        self._source = source
+        self._folder_id = folder_id
+        self._name = name
+        self._send = send
+        self._list_folder = list_folder
+        self._refresh_if_expiring = refresh_if_expiring
+        self._leeway_s = leeway_s
+        self._progress = progress
+        self._chunk_size = chunk_size
+        self._clock = clock
+        # Server dates have 1 s resolution and its clock is not ours: allow some slack.
+        self._since = clock() - dedupe_slack_s
+        self._outcome_unknown = False
+        self.attempts = 0
+
+    def __call__(self) -> UploadResult:
+        if self._outcome_unknown:
+            listing = self._list_folder(self._folder_id)
+            landed = find_landed_upload(listing, self._name, self._source.size, self._since)
+            if landed is not None:
+                log.info("upload of %s had landed as %s; not re-sending", self._name, landed.name)
+                return UploadResult(file_id=landed.id, file_name=landed.name)
+        self.attempts += 1
+        body = MultipartUpload(
+            self._source,
+            name=self._name,
+            folder_id=self._folder_id,
+            progress=self._progress,
+            chunk_size=self._chunk_size,
+        )
+        began = self._clock()
+        try:
+            return self._send(body)
+        except CloudUnavailable as exc:
+            if exc.maybe_sent:
+                self._outcome_unknown = True
+                # The live service resets an upload whose token expired mid-way. The re-send
+                # takes as long again, so the token must outlive that.
+                elapsed = max(0.0, self._clock() - began)
+                self._refresh_if_expiring(self._leeway_s + elapsed)
+            raise
+        except ServerError:
+            # A 5xx after the whole body may still have stored the file.
+            self._outcome_unknown = True
+            raise
+        finally:
+            body.close()
+
+
+class Downloader:
+    """One download into `dest`, resumed with Range after a failure."""
+
+    def __init__(
+        self,
+        stream: Callable[[str, dict[str, str]], AbstractContextManager[httpx.Response]],
+        iter_body: Callable[[httpx.Response], Iterator[bytes]],
+        *,
+        dest: BinaryIO,
+        url: str,
+        expected_size: int | None,
+        offset: int,
+        progress: Progress | None,
+        target: str,
+    ) -> None:
+        self._stream = stream
+        self._iter_body = iter_body
+        self._dest = dest
+        self.url = url
+        self._expected = expected_size
+        self.position = offset
+        self._progress = progress
+        self._target = target
+        self._base: int | None = None
+        try:
+            if dest.seekable():
+                self._base = dest.tell() - offset
+        except (OSError, ValueError):
+            self._base = None
+
+    def done(self) -> bool:
+        return self._expected is not None and self.position >= self._expected
+
+    def attempt(self) -> int:
+        if self.done() and self.position > 0:
+            return self.position
+        headers = {"Accept-Encoding": "identity"}
+        if self.position > 0:
+            headers["Range"] = f"bytes={self.position}-"
+        try:
+            with self._stream(self.url, headers) as response:
+                self._position_for(response)
+                for chunk in self._iter_body(response):
+                    self._dest.write(chunk)
+                    self.position += len(chunk)
+                    if self._progress is not None:
+                        self._progress(len(chunk))
+        except CloudError as exc:
+            if exc.status == 416 and self._expected is not None and self.position >= self._expected:
+                return self.position
+            if exc.status == 416:
+                self._rewind()
+                raise TransferIncomplete(
+                    "the server refused to resume", target=self._target
+                ) from exc
+            raise
+        if self._expected is not None and self.position != self._expected:
+            raise TransferIncomplete(
+                f"got {self.position} of {self._expected} bytes", target=self._target
+            )
+        return self.position
+
+    def _position_for(self, response: httpx.Response) -> None:
+        if response.status_code == 206:
+            start = parse_content_range(response.headers.get("Content-Range"))
+            if start == self.position:
+                return
+            if start is None:
+                raise MalformedResponse("206 reply without a usable Content-Range")
+        elif self.position == 0:
+            return
+        # A full reply (200) to a ranged request, or a range we did not ask for: start over.
+        self._rewind()
+
+    def _rewind(self) -> None:
+        if self._base is None:
+            raise CloudError(
+                "the server cannot resume this download and the destination cannot be rewound",
+                target=self._target,
+            )
+        self._dest.seek(self._base)
+        self._dest.truncate()
+        self.position = 0
