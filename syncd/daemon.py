@@ -305,18 +305,22 @@ class Poller:
             except NeedsUserError as exc:
                 self.runner.post_poll_error(exc)
                 return
-            except SyncdError as exc:
+            except Exception as exc:  # a failed poll must never end polling
+                if self.stop.is_set():
+                    return
                 failures += 1
+                if not isinstance(exc, SyncdError):
+                    log.exception("%s: listing the cloud failed", self.runner.name)
                 self.runner.post_poll_error(exc)
                 delay = min(600.0, self.interval_s * 2**failures) * self.rng.uniform(0.8, 1.2)
             else:
                 failures = 0
                 self.runner.post_remote(scan, generation)
                 delay = self.interval_s
-            # Wake early when the engine wants a fresh listing (after its own changes).
+            # Wake early when the engine wants a fresh listing (after its own changes), or
+            # when stopping (`Daemon._shutdown` sets it too).
             if self.runner.want_poll.wait(delay):
                 self.runner.want_poll.clear()
-                self.stop.wait(0.2)
 
     def join(self, timeout: float) -> None:
         self.thread.join(timeout)
@@ -455,6 +459,7 @@ class Daemon:
         self.stop.set()
         for pair in self._pairs:
             pair.runner.wake()
+            pair.runner.want_poll.set()
             pair.runner.engine.executor.stop_run.set()
         deadline = time.monotonic() + 8.0
         for pair in self._pairs:

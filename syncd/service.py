@@ -61,12 +61,12 @@ def install(config: Path | None, *, enable: bool, target: Path | None = None) ->
 def uninstall(*, target: Path | None = None) -> list[str]:
     path = (target or unit_dir()) / UNIT_NAME
     done: list[str] = []
-    if shutil.which("systemctl") is not None and target is None:
-        if _systemctl("disable", "--now", UNIT_NAME).returncode == 0:
-            done.append(f"systemctl --user disable --now {UNIT_NAME}")
+    managed = shutil.which("systemctl") is not None and target is None
+    if managed and _systemctl("disable", "--now", UNIT_NAME).returncode == 0:
+        done.append(f"systemctl --user disable --now {UNIT_NAME}")
     if path.exists():
         path.unlink()
         done.append(f"removed {path}")
-    if shutil.which("systemctl") is not None and target is None:
+    if managed:
         _systemctl("daemon-reload")
     return done

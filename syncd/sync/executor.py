@@ -320,9 +320,7 @@ class _Context:
         outcome.remote_fresh = False
         outcome.transferred = action.local.size
 
-    def _fetch(
-        self, rel_path: str, remote: RemoteEntry, action: Action
-    ) -> tuple[Path, str | None]:
+    def _fetch(self, rel_path: str, remote: RemoteEntry, action: Action) -> tuple[Path, str | None]:
         """Download `remote` into the partial file beside `rel_path`; return it and its hash."""
         if self.x.pause_downloads:
             raise TransientError("downloads are paused (low disk space)")
@@ -345,7 +343,9 @@ class _Context:
             with os.fdopen(fd, "wb") as handle:
                 writer = HashingWriter(handle)
                 size = self.x.remote.client.download(
-                    source, cast(BinaryIO, writer), progress=self._progress(self.x.limits.down, action)
+                    source,
+                    cast(BinaryIO, writer),
+                    progress=self._progress(self.x.limits.down, action),
                 )
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -16,5 +16,7 @@ def test_demo_shows_sync_both_ways_and_cleans_up(tmp_path: Path) -> None:
     assert "syncd sync: 2 download" in out and "2 upload" in out
     assert "it reached the cloud" in out and "it reached this computer" in out
     local = tmp_path / "demo" / "local"
-    assert (local / "shared" / "report.txt").read_bytes() == b"quarterly report, edited on a phone\n"
+    assert (
+        local / "shared" / "report.txt"
+    ).read_bytes() == b"quarterly report, edited on a phone\n"
     assert (local / "notes" / "todo.txt").read_text() == "buy milk\nwalk the dog\n"
