@@ -20,6 +20,7 @@ from types import FrameType
 
 from syncd.cloud.client import CloudClient
 from syncd.config import Config, PairConfig
+from syncd.controls import read_limits
 from syncd.errors import EXIT_NEEDS_USER, EXIT_OK, NeedsUserError, SyncdError, TransientError
 from syncd.sdnotify import Notifier
 from syncd.status import (
@@ -211,6 +212,10 @@ class PairRunner:
             if not self.watcher.alive() and self.status.state != STARTING:
                 self.watcher.restart()
         engine.check_root()
+        if engine.load_selective():
+            full = True
+        if full:
+            engine.purge_trash()
         if full or hints is None:
             engine.scan_local()
         elif hints:
@@ -241,6 +246,9 @@ class PairRunner:
         if report.offline:
             self._set(OFFLINE, report.offline)
             self.want_poll.set()
+            return
+        if report.downloads_paused or report.uploads_paused:
+            self._set(ERROR, report.downloads_paused or report.uploads_paused or "")
             return
         self.status.last_sync = engine.mark_synced()
         failed = len(report.failures)
@@ -353,8 +361,7 @@ class Daemon:
         self.engine_factory = engine_factory
         self.stop = threading.Event()
         self.limits = Limits()
-        self.limits.up.rate = config.sync.upload_limit
-        self.limits.down.rate = config.sync.download_limit
+        self._apply_limits()
         self._paused = is_paused(config.state_dir)
         self._pairs: list[_Pair] = []
         self._last_written: dict[str, object] | None = None
@@ -367,7 +374,14 @@ class Daemon:
         log.info("received %s, stopping", signal.Signals(signum).name)
         self.stop.set()
 
+    def _apply_limits(self) -> None:
+        """Bandwidth from the config, unless `syncd limit` set other values for this run."""
+        override = read_limits(self.config.state_dir)
+        self.limits.up.rate = override.get("upload_limit", self.config.sync.upload_limit)
+        self.limits.down.rate = override.get("download_limit", self.config.sync.download_limit)
+
     def _on_control(self, _signum: int, _frame: FrameType | None) -> None:
+        self._apply_limits()
         self._paused = is_paused(self.config.state_dir)
         for pair in self._pairs:
             if self._paused:

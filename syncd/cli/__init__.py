@@ -19,6 +19,7 @@ def _register() -> None:
     from syncd.cli import (
         auth_cmd,
         cloud_cmd,
+        controls_cmd,
         daemon_cmd,
         demo_cmd,
         emulator_cmd,
@@ -35,7 +36,12 @@ def _register() -> None:
     main.add_command(daemon_cmd.status)
     main.add_command(daemon_cmd.pause)
     main.add_command(daemon_cmd.resume)
+    main.add_command(daemon_cmd.reset)
     main.add_command(service_cmd.service)
+    main.add_command(controls_cmd.exclude)
+    main.add_command(controls_cmd.conflicts)
+    main.add_command(controls_cmd.trash)
+    main.add_command(controls_cmd.limit)
 
 
 _register()

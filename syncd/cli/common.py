@@ -48,3 +48,42 @@ def echo_json(value: Any) -> None:
     import json
 
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def _rate(value: str | None) -> int | None:
+    from syncd.config import parse_size
+
+    if value is None:
+        return None
+    try:
+        parsed = parse_size(value.strip())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if not isinstance(parsed, int):
+        raise click.BadParameter(f"not a rate: {value!r}")
+    return parsed
+
+
+def transfer_options(func: Callable[P, R]) -> Callable[P, R]:
+    """`--upload-limit`, `--download-limit`, `--transfers`: override the config's values."""
+    func = click.option("--transfers", type=click.IntRange(1, 64), help="Parallel transfers.")(func)
+    func = click.option("--download-limit", help="Bytes/s for all downloads ('2 MiB'; 0 = none).")(
+        func
+    )
+    return click.option("--upload-limit", help="Bytes/s for all uploads ('2 MiB'; 0 = none).")(func)
+
+
+def with_overrides(
+    config: Config, upload_limit: str | None, download_limit: str | None, transfers: int | None
+) -> Config:
+    from dataclasses import replace
+
+    sync = config.sync
+    up, down = _rate(upload_limit), _rate(download_limit)
+    if up is not None:
+        sync = replace(sync, upload_limit=up)
+    if down is not None:
+        sync = replace(sync, download_limit=down)
+    if transfers is not None:
+        sync = replace(sync, transfers=transfers)
+    return replace(config, sync=sync)

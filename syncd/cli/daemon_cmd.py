@@ -12,7 +12,14 @@ from typing import Any
 
 import click
 
-from syncd.cli.common import config_option, echo_json, handle_errors, load
+from syncd.cli.common import (
+    config_option,
+    echo_json,
+    handle_errors,
+    load,
+    transfer_options,
+    with_overrides,
+)
 from syncd.compose import make_engine, open_client, state_path
 from syncd.config import Config
 from syncd.errors import EXIT_OK, ConfigError, StateError
@@ -33,12 +40,20 @@ def _require_pairs(config: Config) -> None:
 @config_option
 @click.option("-v", "--verbose", count=True, help="More log detail (-vv: HTTP too).")
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), help="Also log here.")
+@transfer_options
 @handle_errors
-def run(config_path: Path | None, verbose: int, log_file: Path | None) -> None:
+def run(
+    config_path: Path | None,
+    verbose: int,
+    log_file: Path | None,
+    upload_limit: str | None,
+    download_limit: str | None,
+    transfers: int | None,
+) -> None:
     """Keep every folder pair in sync until SIGTERM or Ctrl-C (what the service runs)."""
     from syncd.daemon import Daemon
 
-    config = load(config_path)
+    config = with_overrides(load(config_path), upload_limit, download_limit, transfers)
     setup_logging(
         verbose=verbose,
         level=config.logging.level,
@@ -193,3 +208,35 @@ def resume(config_path: Path | None) -> None:
     pid = set_paused(config.state_dir, False)
     click.echo("resumed" if pid else "resumed (the daemon is not running)")
     raise SystemExit(EXIT_OK)
+
+
+@click.command("reset")
+@config_option
+@click.option("--pair", "pair_name", help="Reset only this folder pair.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@handle_errors
+def reset(config_path: Path | None, pair_name: str | None, yes: bool) -> None:
+    """Forget what was synced (the state DB is kept aside, never wiped) and start over.
+
+    The next sync compares both sides from scratch: files equal on both sides are simply
+    recorded, files that differ become conflicted copies, and nothing is deleted anywhere.
+    Use it after a root-guard stop you have checked, or when the state DB is unreadable.
+    """
+    config = load(config_path)
+    if read_status(config.state_dir) is not None:
+        raise ConfigError("the daemon is running: stop it first (systemctl --user stop syncd)")
+    pairs = [config.pair(pair_name)] if pair_name else list(config.pairs)
+    if not yes:
+        names = ", ".join(p.name for p in pairs)
+        click.confirm(f"Forget the sync state of {names}?", abort=True)
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    for pair in pairs:
+        path = state_path(config, pair)
+        moved = False
+        for suffix in ("", "-wal", "-shm"):
+            source = path.with_name(path.name + suffix)
+            if source.exists():
+                source.rename(path.with_name(f"{path.name}.reset-{stamp}{suffix}"))
+                moved = True
+        where = f" (old state kept as {path.name}.reset-{stamp})" if moved else ""
+        click.echo(f"{pair.name}: state forgotten{where}; the next sync starts from scratch")

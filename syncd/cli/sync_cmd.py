@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from syncd.cli.common import config_option, handle_errors, load
+from syncd.cli.common import config_option, handle_errors, load, transfer_options, with_overrides
 from syncd.cli.progress import Display, PlainDisplay, RichDisplay, describe
 from syncd.compose import make_engine, make_limits, open_client, open_store
 from syncd.config import Config, PairConfig
@@ -52,6 +52,7 @@ def _summary(name: str, report: SyncReport) -> str:
     help="Apply a plan that deletes more than the configured share of a side.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
+@transfer_options
 @handle_errors
 def sync(
     config_path: Path | None,
@@ -59,9 +60,12 @@ def sync(
     dry_run: bool,
     allow_mass_delete: bool,
     quiet: bool,
+    upload_limit: str | None,
+    download_limit: str | None,
+    transfers: int | None,
 ) -> None:
     """Sync the configured folder pairs once, both ways, and exit."""
-    config = load(config_path)
+    config = with_overrides(load(config_path), upload_limit, download_limit, transfers)
     pairs = _pairs(config, pair_name)
     failed = False
     with open_client(config) as client:

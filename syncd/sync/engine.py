@@ -28,7 +28,7 @@ from syncd.errors import NeedsUserError, PathError, RootGuardError, TransientErr
 from syncd.store import Store
 from syncd.sync import localfs
 from syncd.sync.excludes import Excludes
-from syncd.sync.executor import Cancelled, Executor, Limits, Outcome
+from syncd.sync.executor import Cancelled, Executor, Limits, LowDiskSpace, Outcome
 from syncd.sync.model import (
     BaseEntry,
     Conflict,
@@ -57,6 +57,7 @@ MARKER_KEY = "root_marker"
 REMOTE_ROOT_KEY = "remote_root"
 REMOTE_ROOT_ID_KEY = "remote_root_id"
 LAST_SYNC_KEY = "last_sync"
+SELECTIVE_KEY = "selective_excludes"
 # Big pages keep a poll to a few calls; the listing of one page is parsed and dropped.
 PAGE_SIZE = 20_000
 _COMMIT_EVERY = 0.25  # seconds: results are batched into one transaction this often
@@ -77,10 +78,11 @@ class SyncReport:
     plan: Plan | None = None
     offline: str | None = None
     uploads_paused: str | None = None
+    downloads_paused: str | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.failures and self.offline is None
+        return not self.failures and self.offline is None and self.downloads_paused is None
 
 
 def action_name(action: object) -> str:
@@ -145,6 +147,8 @@ class PairEngine:
             limits=limits,
             stop=self.stop,
             now=now,
+            min_free_space=options.min_free_space,
+            min_free_percent=options.min_free_percent,
         )
         self.base: dict[str, BaseEntry] = {}
         self.local: dict[str, LocalEntry] = {}
@@ -164,6 +168,9 @@ class PairEngine:
         self.base = self.store.load_base()
         self.retry_at = {f.rel_path: f.retry_at for f in self.store.failures()}
         self.check_root(dry_run=dry_run)
+        self.load_selective()
+        if not dry_run:
+            self.purge_trash()
         first_sync = not self.base
         known_id = self.store.get_meta(REMOTE_ROOT_ID_KEY)
         same_root = self.store.get_meta(REMOTE_ROOT_KEY) == self.pair.remote_root
@@ -181,6 +188,33 @@ class PairEngine:
                 self.store.set_meta(REMOTE_ROOT_KEY, self.pair.remote_root)
                 self.store.set_meta(REMOTE_ROOT_ID_KEY, root_id)
         self.prepared = True
+
+    def load_selective(self) -> bool:
+        """Pick up `syncd exclude add/remove`; True if the excluded folders changed.
+
+        Newly excluded folders leave the base (so nothing there is ever read as deleted, on
+        either side); they and everything below them become invisible to planning.
+        """
+        folders = frozenset(self.store.get_meta_json(SELECTIVE_KEY) or ())
+        if folders == self.excludes.folders:
+            return False
+        self.excludes = Excludes(self.pair.excludes, folders=folders)
+        self.executor.excludes = self.excludes
+        gone = {path: None for path in self.base if self.excludes.in_folders(path)}
+        if gone:
+            self.store.apply(gone)
+            for path in gone:
+                del self.base[path]
+        self.local = {p: e for p, e in self.local.items() if not self.excludes.in_folders(p)}
+        self.remote = {p: e for p, e in self.remote.items() if not self.excludes.in_folders(p)}
+        self.remote_stale = True
+        return True
+
+    def purge_trash(self) -> int:
+        """Empty trash buckets older than the retention; returns how many went."""
+        return localfs.purge_trash(
+            self.root, self.now(), retention_days=self.options.trash_retention_days
+        )
 
     def check_root(self, *, dry_run: bool = False) -> None:
         """The local root must be the folder we synced: present, with our marker inside."""
@@ -310,6 +344,7 @@ class PairEngine:
         finally:
             batch.flush()
             self.executor.pause_uploads = False
+            self.executor.pause_downloads = False
         if rescan:
             self.scan_local(rescan)
         if abort:
@@ -359,6 +394,9 @@ class PairEngine:
                 if action.rel_path in self.retry_at:
                     del self.retry_at[action.rel_path]
                     batch.cleared.append(action.rel_path)
+        elif isinstance(outcome.error, LowDiskSpace):
+            # Not the path's fault: every download waits for space, and the next pass retries.
+            report.downloads_paused = str(outcome.error)
         elif not isinstance(outcome.error, Cancelled):
             self._failed(action.rel_path, name, outcome.error, batch, report)
             if isinstance(outcome.error, QuotaExceeded):

@@ -14,6 +14,8 @@ import errno
 import logging
 import os
 import posixpath
+import shutil
+import stat
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -60,6 +62,10 @@ class Cancelled(Exception):
 
 class Stale(Exception):
     """A side no longer looks like the plan saw it: skip, rescan, plan again."""
+
+
+class LowDiskSpace(PathError):
+    """Free local space is under the reserve: downloads wait for the next pass."""
 
 
 @dataclass
@@ -119,6 +125,8 @@ class Executor:
         limits: Limits | None = None,
         stop: threading.Event | None = None,
         now: Callable[[], datetime] = datetime.now,
+        min_free_space: int = 0,
+        min_free_percent: float = 0.0,
     ) -> None:
         self.root = root
         self.remote = remote
@@ -131,6 +139,8 @@ class Executor:
         self.now = now
         self.pause_uploads = False
         self.pause_downloads = False
+        self.min_free_space = min_free_space
+        self.min_free_percent = min_free_percent
         # Observers for progress displays; called from transfer threads.
         self.on_start: Callable[[Action], None] | None = None
         self.on_bytes: Callable[[Action, int], None] | None = None
@@ -321,13 +331,21 @@ class _Context:
         outcome.transferred = action.local.size
 
     def _fetch(self, rel_path: str, remote: RemoteEntry, action: Action) -> tuple[Path, str | None]:
-        """Download `remote` into the partial file beside `rel_path`; return it and its hash."""
+        """Download `remote` into the partial file beside `rel_path`; return it and its hash.
+
+        The partial's name carries the remote version, so a download cut short (a crash, a
+        stop, the network) resumes with a Range request if, and only if, the cloud still
+        holds that same version; partials of other versions are dropped.
+        """
         if self.x.pause_downloads:
-            raise TransientError("downloads are paused (low disk space)")
+            raise LowDiskSpace(rel_path, "downloads are paused: the local disk is nearly full")
         parent = localfs.checked_parent(self.root, rel_path)
         if not parent.is_dir():
             raise PathError(rel_path, "its local folder is missing")
-        partial = localfs.partial_path(self.root, rel_path)
+        partial = localfs.partial_path(self.root, rel_path, version=remote.fingerprint_tag())
+        localfs.remove_other_partials(partial)
+        offset = _resumable_size(partial, remote.size)
+        self._check_disk(rel_path, parent, remote.size - offset)
         url = self.urls.get(rel_path)
         source: str | RemoteFile = remote.id
         if url:
@@ -337,14 +355,17 @@ class _Context:
                 remote.id, posixpath.basename(rel_path), remote.size, "FILE", created, stamp,
                 download_url=url,
             )  # fmt: skip
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | (0 if offset else os.O_TRUNC)
         fd = os.open(partial, flags, 0o644)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                writer = HashingWriter(handle)
+            with os.fdopen(fd, "r+b") as handle:
+                writer = HashingWriter.resuming(handle, offset)
+                if offset:
+                    log.info("%s: resuming the download at byte %d", rel_path, offset)
                 size = self.x.remote.client.download(
                     source,
                     cast(BinaryIO, writer),
+                    offset=offset,
                     progress=self._progress(self.x.limits.down, action),
                 )
                 handle.flush()
@@ -353,10 +374,21 @@ class _Context:
                 raise Stale("changed in the cloud meanwhile (size differs)")
             if remote.modified:
                 os.utime(partial, (remote.modified, remote.modified))
-        except BaseException:
-            _unlink_quietly(partial)
+        except (Stale, NotFound):
+            _unlink_quietly(partial)  # that version is gone: nothing to resume
             raise
         return partial, writer.sha256()
+
+    def _check_disk(self, rel_path: str, folder: Path, incoming: int) -> None:
+        usage = shutil.disk_usage(folder)
+        reserve = max(self.x.min_free_space, usage.total * self.x.min_free_percent / 100)
+        if usage.free - incoming < reserve:
+            self.x.pause_downloads = True
+            raise LowDiskSpace(
+                rel_path,
+                f"downloads are paused: {incoming} more bytes would leave less than "
+                f"{int(reserve)} bytes free on the local disk",
+            )
 
     def _download(self, action: Download, outcome: Outcome) -> None:
         rel_path = action.rel_path
@@ -592,6 +624,8 @@ class _Context:
         outcome.local[rel_path] = None
         outcome.local[copy] = localfs.stat_entry(target)
         outcome.rescan.add(copy)
+        if action.local.kind is Kind.DIR:
+            outcome.rescan.add(rel_path)  # its children went with it: drop them from the view
         if partial is not None:
             os.replace(partial, source)
             placed = localfs.stat_entry(source)
@@ -637,6 +671,17 @@ def _stats(entries: Mapping[str, LocalEntry]) -> dict[str, tuple[Kind, int, int,
         )
         for path, entry in entries.items()
     }
+
+
+def _resumable_size(partial: Path, expected: int) -> int:
+    """How much of the download a partial of this exact version already holds."""
+    try:
+        st = os.lstat(partial)
+    except FileNotFoundError:
+        return 0
+    if not stat.S_ISREG(st.st_mode) or st.st_size >= expected:
+        return 0
+    return st.st_size
 
 
 def _unlink_quietly(path: Path) -> None:

@@ -86,6 +86,22 @@ class HashingWriter:
         self._digest = hashlib.sha256()
         self._in_order = True
 
+    @classmethod
+    def resuming(cls, handle: BinaryIO, offset: int) -> HashingWriter:
+        """Continue after the first `offset` bytes already in `handle` (hashed first)."""
+        writer = cls(handle)
+        handle.seek(0)
+        remaining = offset
+        while remaining > 0:
+            chunk = handle.read(min(remaining, 1 << 20))
+            if not chunk:
+                break
+            writer._digest.update(chunk)
+            remaining -= len(chunk)
+        handle.seek(offset)
+        handle.truncate()
+        return writer
+
     def write(self, data: bytes) -> int:
         self._digest.update(data)
         return self._handle.write(data)

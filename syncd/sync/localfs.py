@@ -7,6 +7,7 @@ syncd read or write outside the sync root.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -262,14 +263,35 @@ def _walk(
 # --- writes --------------------------------------------------------------------------------
 
 
-def partial_path(root: Path, rel_path: str) -> Path:
-    """Where a download of `rel_path` lands first: hidden, in the same folder (same device)."""
+def partial_path(root: Path, rel_path: str, version: str = "") -> Path:
+    """Where a download of `rel_path` lands first: hidden, in the same folder (same device),
+    named after the remote version it holds so a later run knows whether it can resume."""
     target = local_path(root, rel_path)
-    name = f".{target.name}{PARTIAL_SUFFIX}"
+    tag = f".{version}" if version else ""
+    name = f".{target.name}{tag}{PARTIAL_SUFFIX}"
     if len(name.encode("utf-8")) > NAME_MAX:
         digest = hashlib.sha256(target.name.encode("utf-8")).hexdigest()[:32]
-        name = f".{digest}{PARTIAL_SUFFIX}"
+        name = f".{digest}{tag}{PARTIAL_SUFFIX}"
     return target.parent / name
+
+
+def remove_other_partials(partial: Path) -> None:
+    """Drop partial downloads of other versions of the same file."""
+    stem = partial.name[: -len(PARTIAL_SUFFIX)].rsplit(".", 1)[0]
+    try:
+        items = list(os.scandir(partial.parent))
+    except OSError:
+        return
+    for item in items:
+        name = item.name
+        if (
+            name != partial.name
+            and name.endswith(PARTIAL_SUFFIX)
+            and name.startswith(stem + ".")
+            and name.count(".") == partial.name.count(".")
+        ):
+            with contextlib.suppress(OSError):
+                os.unlink(item.path)
 
 
 def fsync_dir(path: Path) -> None:
@@ -337,3 +359,31 @@ def remove_empty_dirs(path: Path, stop: Path) -> None:
         except OSError:
             return
         current = current.parent
+
+
+def trash_buckets(root: Path) -> list[Path]:
+    """The trash's folders, one per moment something was moved there, oldest first."""
+    folder = state_dir(root) / TRASH_DIR
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
+    except FileNotFoundError:
+        return []
+
+
+def bucket_time(bucket: Path) -> datetime | None:
+    try:
+        return datetime.strptime(bucket.name[:17], "%Y-%m-%dT%H%M%S")
+    except ValueError:
+        return None
+
+
+def purge_trash(root: Path, now: datetime, *, retention_days: int) -> int:
+    import shutil
+
+    removed = 0
+    for bucket in trash_buckets(root):
+        when = bucket_time(bucket)
+        if when is not None and (now - when).days >= retention_days:
+            shutil.rmtree(bucket, ignore_errors=True)
+            removed += 1
+    return removed

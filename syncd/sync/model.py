@@ -13,6 +13,7 @@ Imports nothing from syncd, so the reconciler built on it stays pure.
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
@@ -55,6 +56,11 @@ class RemoteEntry:
     def fingerprint(self) -> tuple[Kind, int, int, int]:
         # Ids are derived from paths, so they say nothing about content: leave them out.
         return (self.kind, self.size, self.created, self.modified)
+
+    def fingerprint_tag(self) -> str:
+        """A short name for this version of the file (for resumable partial downloads)."""
+        digest = hashlib.sha256(f"{self.id}|{self.size}|{self.created}|{self.modified}".encode())
+        return digest.hexdigest()[:12]
 
 
 @dataclass(frozen=True, slots=True)

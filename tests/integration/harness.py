@@ -37,7 +37,8 @@ class Harness:
         self.emulator = emulator
         self.client = client
         self.root = tmp_path / "local"
-        self.db_path = tmp_path / "state" / name / "state.db"
+        self.state_dir = tmp_path / "state"
+        self.db_path = self.state_dir / "pairs" / name / "state.db"  # as compose.state_path
         self.pair = PairConfig(
             name=name,
             local_root=self.root,

@@ -1,0 +1,279 @@
+"""`syncd exclude`, `syncd conflicts`, `syncd trash`, `syncd limit`: controls on a pair.
+
+They change only the local folder and the pair's store, then wake a running daemon; the
+next sync carries the result to the cloud.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from syncd import controls
+from syncd.cli.common import _rate, config_option, echo_json, handle_errors, load
+from syncd.compose import state_path
+from syncd.config import Config, PairConfig
+from syncd.errors import ConfigError, SyncdError
+from syncd.status import running_pid
+from syncd.store import Store
+
+pair_option = click.option("--pair", "pair_name", help="The folder pair (if there are several).")
+
+
+def _wake_daemon(config: Config) -> None:
+    pid = running_pid(config.state_dir)
+    if pid is not None:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGUSR1)
+
+
+@contextlib.contextmanager
+def _pair_store(config: Config, pair: PairConfig) -> Iterator[Store]:
+    with Store.open(state_path(config, pair)) as store:
+        yield store
+
+
+def _pair_for_remote(config: Config, remote_path: str, name: str | None) -> tuple[PairConfig, str]:
+    """The pair holding a cloud path, and the path relative to that pair's folder."""
+    wanted = "/" + controls.normalise_rel(remote_path)
+    candidates = [config.pair(name)] if name else list(config.pairs)
+    for pair in candidates:
+        root = pair.remote_root.rstrip("/")
+        if wanted.startswith(root + "/") and wanted != root:
+            return pair, wanted[len(root) + 1 :]
+    raise ConfigError(f"{wanted} is not inside the cloud folder of any configured pair")
+
+
+# --- selective sync -----------------------------------------------------------------------
+
+
+@click.group("exclude")
+def exclude() -> None:
+    """Keep cloud folders out of the local side (selective sync). Nothing is ever deleted."""
+
+
+@exclude.command("add")
+@config_option
+@pair_option
+@click.argument("remote_path")
+@handle_errors
+def exclude_add(config_path: Path | None, pair_name: str | None, remote_path: str) -> None:
+    """Stop syncing the cloud folder REMOTE_PATH to this computer."""
+    config = load(config_path)
+    pair, rel = _pair_for_remote(config, remote_path, pair_name)
+    with _pair_store(config, pair) as store:
+        controls.set_excluded(store, [*controls.excluded_folders(store), rel])
+    click.echo(f"{pair.name}: {rel} is no longer synced; the cloud keeps it.")
+    local = pair.local_root / rel
+    if local.exists():
+        click.echo(
+            f"  the local copy {local} is kept as it is and no longer synced; delete it "
+            "yourself to free the space (syncd will not upload anything there)."
+        )
+    _wake_daemon(config)
+
+
+@exclude.command("remove")
+@config_option
+@pair_option
+@click.argument("remote_path")
+@handle_errors
+def exclude_remove(config_path: Path | None, pair_name: str | None, remote_path: str) -> None:
+    """Sync the cloud folder REMOTE_PATH to this computer again."""
+    config = load(config_path)
+    pair, rel = _pair_for_remote(config, remote_path, pair_name)
+    with _pair_store(config, pair) as store:
+        folders = controls.excluded_folders(store)
+        if rel not in folders:
+            raise SyncdError(f"{rel} is not excluded in pair {pair.name!r}")
+        controls.set_excluded(store, [f for f in folders if f != rel])
+    click.echo(f"{pair.name}: {rel} is synced again (from the next sync).")
+    _wake_daemon(config)
+
+
+@exclude.command("list")
+@config_option
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def exclude_list(config_path: Path | None, as_json: bool) -> None:
+    """Show the excluded cloud folders of every pair."""
+    config = load(config_path)
+    result: dict[str, list[dict[str, object]]] = {}
+    for pair in config.pairs:
+        with _pair_store(config, pair) as store:
+            result[pair.name] = [
+                {
+                    "path": f"{pair.remote_root.rstrip('/')}/{rel}",
+                    "local_copy_kept": (pair.local_root / rel).exists(),
+                }
+                for rel in controls.excluded_folders(store)
+            ]
+    if as_json:
+        echo_json(result)
+        return
+    for name, items in result.items():
+        click.echo(f"{name}: {len(items) or 'no'} excluded folders")
+        for item in items:
+            kept = "  (a local copy is still on disk)" if item["local_copy_kept"] else ""
+            click.echo(f"  {item['path']}{kept}")
+
+
+# --- conflicts ----------------------------------------------------------------------------
+
+
+@click.group("conflicts", invoke_without_command=True)
+@config_option
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@handle_errors
+def conflicts(ctx: click.Context, config_path: Path | None, as_json: bool) -> None:
+    """List unresolved conflicted copies (or resolve one: `conflicts resolve`)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    config = load(config_path)
+    result: dict[str, list[dict[str, object]]] = {}
+    for pair in config.pairs:
+        with _pair_store(config, pair) as store:
+            result[pair.name] = [
+                {
+                    "copy": c.rel_path,
+                    "original": c.original,
+                    "copy_holds": f"the {c.loser} version",
+                    "since": datetime.fromtimestamp(c.created_at).isoformat(timespec="seconds"),
+                }
+                for c in store.conflicts()
+                if (pair.local_root / c.rel_path).exists()
+            ]
+    if as_json:
+        echo_json(result)
+        return
+    for name, items in result.items():
+        click.echo(f"{name}: {len(items) or 'no'} unresolved conflicts")
+        for item in items:
+            click.echo(f"  {item['original']}: {item['copy_holds']} is in {item['copy']}")
+
+
+@conflicts.command("resolve")
+@config_option
+@pair_option
+@click.option(
+    "--keep",
+    type=click.Choice(["local", "remote", "both"]),
+    required=True,
+    help="Which version keeps the name (both: keep the two files as they are).",
+)
+@click.argument("path")
+@handle_errors
+def conflicts_resolve(
+    config_path: Path | None, pair_name: str | None, keep: str, path: str
+) -> None:
+    """Settle the conflict of PATH (the original or the conflicted copy, relative to the pair)."""
+    config = load(config_path)
+    pair = config.pair(pair_name)
+    with _pair_store(config, pair) as store:
+        done = controls.resolve_conflict(
+            pair.local_root, store, controls.normalise_rel(path), keep, datetime.now()
+        )
+    click.echo(f"{pair.name}: {done.kept} keeps the {keep} version")
+    if done.moved_to_trash:
+        click.echo(f"  the other version went to the trash ({done.moved_to_trash})")
+    _wake_daemon(config)
+
+
+# --- the trash ----------------------------------------------------------------------------
+
+
+@click.group("trash")
+def trash() -> None:
+    """What syncs deleted or overwrote on this computer, kept for `trash_retention_days`."""
+
+
+@trash.command("list")
+@config_option
+@pair_option
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def trash_list(config_path: Path | None, pair_name: str | None, as_json: bool) -> None:
+    """List trashed items with their original path and time."""
+    config = load(config_path)
+    pairs = [config.pair(pair_name)] if pair_name else list(config.pairs)
+    result = {
+        pair.name: [
+            {
+                "path": item.rel_path + ("/" if item.is_dir else ""),
+                "trashed_at": item.trashed_at.isoformat() if item.trashed_at else None,
+            }
+            for item in controls.trashed_items(pair.local_root)
+        ]
+        for pair in pairs
+    }
+    if as_json:
+        echo_json(result)
+        return
+    for name, items in result.items():
+        click.echo(f"{name}: {len(items) or 'no'} items in the trash")
+        for item in items:
+            click.echo(f"  {item['trashed_at']}  {item['path']}")
+
+
+@trash.command("restore")
+@config_option
+@pair_option
+@click.option("--as", "target", help="Restore under this path instead (relative to the pair).")
+@click.argument("path")
+@handle_errors
+def trash_restore(
+    config_path: Path | None, pair_name: str | None, target: str | None, path: str
+) -> None:
+    """Put PATH (its latest trashed version) back; the next sync uploads it."""
+    config = load(config_path)
+    pair = config.pair(pair_name)
+    where = controls.restore(pair.local_root, path, target=target)
+    click.echo(f"restored {where}")
+    _wake_daemon(config)
+
+
+@trash.command("empty")
+@config_option
+@pair_option
+@click.option("--older-than", type=int, default=0, help="Only items trashed this many days ago.")
+@handle_errors
+def trash_empty(config_path: Path | None, pair_name: str | None, older_than: int) -> None:
+    """Delete trashed items for good."""
+    config = load(config_path)
+    pairs = [config.pair(pair_name)] if pair_name else list(config.pairs)
+    for pair in pairs:
+        count = controls.empty_trash(pair.local_root, datetime.now(), older_than_days=older_than)
+        click.echo(f"{pair.name}: removed {count} trash folders")
+
+
+# --- bandwidth ----------------------------------------------------------------------------
+
+
+@click.command("limit")
+@config_option
+@click.option("--up", "up", help="Upload limit in bytes/s (units allowed: '2 MiB'; 0 = none).")
+@click.option("--down", "down", help="Download limit in bytes/s (0 = none).")
+@click.option("--reset", is_flag=True, help="Back to the limits in the config.")
+@handle_errors
+def limit(config_path: Path | None, up: str | None, down: str | None, reset: bool) -> None:
+    """Change the bandwidth limits of the running daemon (all transfers together)."""
+    config = load(config_path)
+    if reset:
+        controls.clear_limits(config.state_dir)
+        current = {
+            "upload_limit": config.sync.upload_limit,
+            "download_limit": config.sync.download_limit,
+        }
+    else:
+        current = controls.write_limits(config.state_dir, _rate(up), _rate(down))
+    _wake_daemon(config)
+    shown = ", ".join(f"{k.split('_')[0]} {v or 'unlimited'} B/s" for k, v in current.items())
+    running = running_pid(config.state_dir) is not None
+    click.echo(f"limits: {shown or 'as configured'}" + ("" if running else " (daemon not running)"))

@@ -1,0 +1,166 @@
+"""The user's levers on a pair, outside a sync: selective sync, conflicts, the trash, limits.
+
+Each works on the local folder and the pair's store only; the next sync (or the running
+daemon, which is woken) carries the result to the cloud through the normal, checked paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from syncd.errors import PathError, SyncdError
+from syncd.store import Store
+from syncd.sync import localfs
+from syncd.sync.engine import SELECTIVE_KEY
+
+LIMITS_FILE = "limits.json"
+
+
+# --- selective sync -----------------------------------------------------------------------
+
+
+def excluded_folders(store: Store) -> list[str]:
+    return sorted(store.get_meta_json(SELECTIVE_KEY) or [])
+
+
+def set_excluded(store: Store, folders: list[str]) -> None:
+    store.set_meta_json(SELECTIVE_KEY, sorted(set(folders)))
+
+
+def normalise_rel(path: str) -> str:
+    parts = [p for p in path.replace("\\", "/").split("/") if p and p != "."]
+    if not parts or ".." in parts:
+        raise SyncdError(f"not a folder path inside the pair: {path!r}")
+    return "/".join(parts)
+
+
+# --- conflicts ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resolution:
+    kept: str
+    moved_to_trash: str | None
+
+
+def resolve_conflict(root: Path, store: Store, path: str, keep: str, now: datetime) -> Resolution:
+    """Settle one conflicted copy: `keep` is "local", "remote" or "both".
+
+    The copy holds the version of the side that lost (`loser`). Keeping that side moves the
+    copy over the original (the original goes to the trash first); keeping the other side
+    moves the copy to the trash; "both" just forgets the conflict.
+    """
+    record = next(
+        (c for c in store.conflicts() if path in (c.rel_path, c.original)),
+        None,
+    )
+    if record is None:
+        raise SyncdError(f"no unresolved conflict for {path!r} (see `syncd conflicts`)")
+    copy = root / record.rel_path
+    original = root / record.original
+    result = Resolution(kept=record.original, moved_to_trash=None)
+    if keep != "both" and os.path.lexists(copy):
+        if keep == record.loser:
+            if os.path.lexists(original):
+                localfs.trash(root, record.original, now)
+                result = Resolution(record.original, record.original)
+            localfs.checked_parent(root, record.original)
+            os.rename(copy, original)
+        else:
+            localfs.trash(root, record.rel_path, now)
+            result = Resolution(record.original, record.rel_path)
+    store.remove_conflicts([record.rel_path])
+    return result
+
+
+# --- the trash ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrashedItem:
+    rel_path: str
+    trashed_at: datetime | None
+    location: Path
+    is_dir: bool
+
+
+def trashed_items(root: Path) -> list[TrashedItem]:
+    """What the trash holds: top-level items of each bucket, by their original path."""
+    items: list[TrashedItem] = []
+    for bucket in localfs.trash_buckets(root):
+        when = localfs.bucket_time(bucket)
+        for folder, dirs, files in os.walk(bucket):
+            rel_folder = os.path.relpath(folder, bucket)
+            for name in files:
+                rel = os.path.normpath(os.path.join(rel_folder, name))
+                items.append(TrashedItem(rel, when, Path(folder) / name, False))
+            for name in list(dirs):
+                path = Path(folder) / name
+                if not any(path.iterdir()):
+                    rel = os.path.normpath(os.path.join(rel_folder, name))
+                    items.append(TrashedItem(rel, when, path, True))
+    return items
+
+
+def restore(root: Path, rel_path: str, *, target: str | None = None) -> Path:
+    """Put the most recently trashed version of `rel_path` back (or at `target`)."""
+    rel_path = normalise_rel(rel_path)
+    candidates = [
+        bucket / rel_path
+        for bucket in reversed(localfs.trash_buckets(root))
+        if os.path.lexists(bucket / rel_path)
+    ]
+    if not candidates:
+        raise SyncdError(f"{rel_path!r} is not in the trash")
+    destination_rel = normalise_rel(target) if target else rel_path
+    destination = localfs.local_path(root, destination_rel)
+    if os.path.lexists(destination):
+        raise PathError(destination_rel, "something is already there; restore it --as another path")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    localfs.checked_parent(root, destination_rel)
+    os.rename(candidates[0], destination)
+    localfs.remove_empty_dirs(candidates[0].parent, localfs.state_dir(root) / localfs.TRASH_DIR)
+    return destination
+
+
+def empty_trash(root: Path, now: datetime, *, older_than_days: int = 0) -> int:
+    if older_than_days <= 0:
+        buckets = localfs.trash_buckets(root)
+        for bucket in buckets:
+            shutil.rmtree(bucket, ignore_errors=True)
+        return len(buckets)
+    return localfs.purge_trash(root, now, retention_days=older_than_days)
+
+
+# --- bandwidth on a running daemon --------------------------------------------------------
+
+
+def write_limits(state_dir: Path, up: int | None, down: int | None) -> dict[str, int]:
+    path = state_dir / LIMITS_FILE
+    current = read_limits(state_dir)
+    if up is not None:
+        current["upload_limit"] = up
+    if down is not None:
+        current["download_limit"] = down
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temp = path.with_suffix(".tmp")
+    temp.write_text(json.dumps(current), encoding="utf-8")
+    os.replace(temp, path)
+    return current
+
+
+def read_limits(state_dir: Path) -> dict[str, int]:
+    try:
+        data = json.loads((state_dir / LIMITS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: int(v) for k, v in data.items() if k in ("upload_limit", "download_limit")}
+
+
+def clear_limits(state_dir: Path) -> None:
+    (state_dir / LIMITS_FILE).unlink(missing_ok=True)
