@@ -26,6 +26,17 @@ _PRIORITY = {
 _SECRET = re.compile(r"(OFR-[0-9A-Za-z]{8})[0-9A-Za-z]+|(Bearer\s+)[^\s\"']+")
 
 
+class _StderrHandler(logging.Handler):
+    """Writes to whatever `sys.stderr` is when a record comes (tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:
+            self.handleError(record)
+
+
 class JournalFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         priority = _PRIORITY.get(record.levelno, 6)
@@ -68,7 +79,7 @@ def setup_logging(
     for handler in list(root.handlers):
         root.removeHandler(handler)
     root.setLevel(chosen)
-    console = logging.StreamHandler(sys.stderr)
+    console = _StderrHandler()
     if under_journal(environ):
         console.setFormatter(JournalFormatter("%(message)s"))
     else:
@@ -87,3 +98,5 @@ def setup_logging(
     noisy = logging.DEBUG if verbose >= 2 else logging.WARNING
     for name in ("httpx", "httpcore", "alembic", "watchdog"):
         logging.getLogger(name).setLevel(noisy)
+    # stamina logs every scheduled retry at WARNING with no cause; our client logs the cause.
+    logging.getLogger("stamina").setLevel(logging.DEBUG if verbose >= 2 else logging.ERROR)

@@ -16,6 +16,7 @@ from syncd.cli.progress import Display, PlainDisplay, RichDisplay, describe
 from syncd.compose import make_engine, make_limits, open_client, open_store
 from syncd.config import Config, PairConfig
 from syncd.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from syncd.logs import setup_logging
 from syncd.sync.engine import SyncReport
 
 
@@ -52,6 +53,7 @@ def _summary(name: str, report: SyncReport) -> str:
     help="Apply a plan that deletes more than the configured share of a side.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
+@click.option("-v", "--verbose", count=True, help="Log what happens (-vv: HTTP too).")
 @transfer_options
 @handle_errors
 def sync(
@@ -60,12 +62,20 @@ def sync(
     dry_run: bool,
     allow_mass_delete: bool,
     quiet: bool,
+    verbose: int,
     upload_limit: str | None,
     download_limit: str | None,
     transfers: int | None,
 ) -> None:
     """Sync the configured folder pairs once, both ways, and exit."""
     config = with_overrides(load(config_path), upload_limit, download_limit, transfers)
+    setup_logging(
+        verbose=verbose,
+        level="info" if verbose else "warning",
+        log_file=config.logging.file,
+        max_bytes=config.logging.max_bytes,
+        backups=config.logging.backups,
+    )
     pairs = _pairs(config, pair_name)
     failed = False
     with open_client(config) as client:

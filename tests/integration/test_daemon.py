@@ -179,3 +179,51 @@ def _remote_bytes(emu: Emulator, rel_path: str) -> bytes | None:
         return emu.read_file(f"{REMOTE}/{rel_path}")
     except (FileNotFoundError, KeyError, LookupError, OSError):
         return None
+
+
+def test_sigterm_during_a_transfer_stops_fast_and_the_next_start_resumes(
+    setup: tuple[Emulator, Path, Path], tmp_path: Path
+) -> None:
+    emu, local, config = setup
+    size = 32 * 1024 * 1024
+    data = os.urandom(size)
+    emu.put_file(f"{REMOTE}/large.bin", data)
+    text = config.read_text(encoding="utf-8").replace(
+        "  debounce: 0.3\n", "  debounce: 0.3\n  download_limit: 4 MiB\n"
+    )
+    config.write_text(text, encoding="utf-8")
+    notify = NotifySocket(tmp_path / "notify.sock")
+    proc = start_daemon(config, notify)
+    try:
+        wait_for(
+            lambda: any(p.stat().st_size > 4 * 1024 * 1024 for p in local.glob(".large.bin.*")),
+            30,
+            "the download to get going",
+        )
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=15)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+        notify.close()
+    assert code == 0
+    assert took < 10, f"stopping took {took:.1f} s"
+    assert not (local / "large.bin").exists()  # nothing half-written at the final path
+    (partial,) = local.glob(".large.bin.*.syncd-partial")
+    kept = partial.stat().st_size
+
+    emu.stats.reset()
+    config.write_text(text.replace("  download_limit: 4 MiB\n", ""), encoding="utf-8")
+    notify = NotifySocket(tmp_path / "notify2.sock")
+    proc = start_daemon(config, notify)
+    try:
+        wait_for(lambda: (local / "large.bin").exists(), 60, "the download to finish")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+        notify.close()
+    assert (local / "large.bin").read_bytes() == data
+    assert emu.stats.snapshot().bytes_downloaded == size - kept
