@@ -3,6 +3,7 @@ manual trigger, pause, and a clean stop on SIGTERM."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -127,6 +128,32 @@ def test_daemon_syncs_both_ways_and_speaks_the_notify_protocol(
 
         wait_for(lambda: notify.seen("WATCHDOG", "1"), 10, "WATCHDOG=1")
         assert notify.seen("STATUS")
+
+        # `syncd status` reads the running daemon's state (and the store, read-only).
+        status = subprocess.run(
+            [sys.executable, "-m", "syncd", "status", "--config", str(config), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert status.returncode == 0, status.stderr
+        report = json.loads(status.stdout)
+        assert report["daemon"] == "running" and report["pid"] == proc.pid
+        (pair,) = report["pairs"].values()
+        assert pair["last_sync"] and pair["errors"] == [] and pair["state"] in ("idle", "syncing")
+        assert report["free_space"] > 0
+        paused = subprocess.run(
+            [sys.executable, "-m", "syncd", "pause", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert paused.returncode == 0 and paused.stdout.strip() == "paused"
+        wait_for(lambda: _status(config)["state"] == "paused", 10, "the paused state")
+        subprocess.run(
+            [sys.executable, "-m", "syncd", "resume", "--config", str(config)], timeout=30
+        )
+        wait_for(lambda: _status(config)["state"] != "paused", 10, "the resumed state")
     finally:
         proc.send_signal(signal.SIGTERM)
         output = proc.communicate(timeout=15)[0].decode()
@@ -172,6 +199,16 @@ def test_daemon_exits_78_when_the_root_vanishes_and_deletes_nothing(
         notify.close()
     assert code == 78, output
     assert all(_remote_bytes(emu, f"f{i}.txt") == str(i).encode() for i in range(3))
+
+
+def _status(config: Path) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, "-m", "syncd", "status", "--config", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
+    return dict(json.loads(out))
 
 
 def _remote_bytes(emu: Emulator, rel_path: str) -> bytes | None:
