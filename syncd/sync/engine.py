@@ -232,6 +232,11 @@ class PairEngine:
                 raise RootGuardError(
                     f"cannot create the local folder {self.root}: its parent does not exist"
                 ) from None
+            except FileExistsError:
+                raise RootGuardError(
+                    f"the local folder {self.root} is a file, not a folder: change `local` "
+                    "in the configuration or move the file away"
+                ) from None
             if not self.root.is_dir():
                 raise RootGuardError(f"the local folder {self.root} is not a folder")
             self.store.set_meta(MARKER_KEY, localfs.write_marker(self.root))
