@@ -27,6 +27,14 @@ def parse_date(value: Any) -> datetime:
     """An aware datetime; naive inputs are taken as UTC, unparsable ones as the epoch."""
     if not isinstance(value, str):
         return _EPOCH
+    try:
+        # The C parser takes every form the service sends (`+HHMM`, `+HH:MM`, `Z`, fractions)
+        # in a tenth of a microsecond; a listing of 100,000 files has 200,000 dates.
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is not None:
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
     match = _DATE.match(value.strip())
     if match is None:
         return _EPOCH

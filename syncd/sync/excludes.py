@@ -6,6 +6,8 @@ reads as a delete, and removing one simply makes the items appear (and sync) aga
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Iterable
 
 import pathspec
@@ -30,6 +32,12 @@ BUILTIN_PATTERNS: tuple[str, ...] = (
 )
 
 
+STATE_DIR = ".syncd"
+_BUILTIN_NAMES = re.compile(
+    "|".join(fnmatch.translate(p) for p in BUILTIN_PATTERNS if not p.startswith("/"))
+)
+
+
 class Excludes:
     """`excluded(rel_path, is_dir)` answers for one path; its ancestors are checked by walks.
 
@@ -44,13 +52,26 @@ class Excludes:
         builtin: bool = True,
         folders: Iterable[str] = (),
     ) -> None:
-        self.patterns = (*(BUILTIN_PATTERNS if builtin else ()), *patterns)
+        self.user_patterns = tuple(patterns)
+        self.patterns = (*(BUILTIN_PATTERNS if builtin else ()), *self.user_patterns)
+        self.builtin = builtin
         self.folders = frozenset(folders)
-        self._spec = pathspec.GitIgnoreSpec.from_lines(self.patterns)
+        # pathspec tries each pattern's regex in turn (3 µs a path for the built-in list);
+        # the built-in ones are all plain file-name globs, so one regex on the name does.
+        self._spec = (
+            pathspec.GitIgnoreSpec.from_lines(self.user_patterns) if self.user_patterns else None
+        )
 
     def excluded(self, rel_path: str, is_dir: bool) -> bool:
+        if self.builtin:
+            if rel_path == STATE_DIR or rel_path.startswith(STATE_DIR + "/"):
+                return True
+            if _BUILTIN_NAMES.match(rel_path.rpartition("/")[2]):
+                return True
         if self.folders and self.in_folders(rel_path):
             return True
+        if self._spec is None:
+            return False
         return self._spec.match_file(rel_path + "/" if is_dir else rel_path)
 
     def in_folders(self, rel_path: str) -> bool:

@@ -13,13 +13,22 @@ import errno
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
     DirModifiedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
     FileClosedNoWriteEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
     FileOpenedEvent,
     FileSystemEvent,
     FileSystemEventHandler,
@@ -31,10 +40,32 @@ log = logging.getLogger(__name__)
 
 FULL_RESCAN = ""  # the rel_path of the root: rescan everything
 _OVERFLOW_LOGGER = "watchdog.observers.inotify_c"
+# Only events that can mean a change. Opens and read-only closes are the bulk of what a walk
+# of a big tree produces (our own scans included), and on 10,000 folders they overflow the
+# kernel queue, which watchdog answers with a re-walk: a loop that never ends.
+EVENTS: list[type[FileSystemEvent]] = [
+    FileCreatedEvent,
+    DirCreatedEvent,
+    FileModifiedEvent,
+    FileClosedEvent,
+    FileDeletedEvent,
+    DirDeletedEvent,
+    FileMovedEvent,
+    DirMovedEvent,
+]
+# At most one full rescan per this many seconds because of overflows.
+_OVERFLOW_COOLDOWN = 30.0
 
 
 class ObserverLike(Protocol):
-    def schedule(self, handler: Any, path: str, *, recursive: bool = ...) -> Any: ...
+    def schedule(
+        self,
+        handler: Any,
+        path: str,
+        *,
+        recursive: bool = ...,
+        event_filter: list[type[FileSystemEvent]] | None = ...,
+    ) -> Any: ...
 
     def start(self) -> None: ...
 
@@ -67,12 +98,20 @@ class _Handler(FileSystemEventHandler):
 
 
 class _OverflowListener(logging.Handler):
-    def __init__(self, on_overflow: Callable[[], None]) -> None:
+    def __init__(
+        self, on_overflow: Callable[[], None], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         super().__init__(logging.WARNING)
         self.on_overflow = on_overflow
+        self.clock = clock
+        self._last = -_OVERFLOW_COOLDOWN
 
     def emit(self, record: logging.LogRecord) -> None:
-        if "overflow" in record.getMessage().lower():
+        if "overflow" not in record.getMessage().lower():
+            return
+        now = self.clock()
+        if now - self._last >= _OVERFLOW_COOLDOWN:
+            self._last = now
             self.on_overflow()
 
 
@@ -116,7 +155,10 @@ class Watcher:
             observer = self._factory()
             try:
                 observer.schedule(
-                    _Handler(str(self.root), self.hint), str(self.root), recursive=True
+                    _Handler(str(self.root), self.hint),
+                    str(self.root),
+                    recursive=True,
+                    event_filter=EVENTS,
                 )
                 observer.start()
             except OSError as exc:
