@@ -1,47 +1,52 @@
-"""The `syncd` command line: one module per command group, wired here."""
+"""The `syncd` command line: one module per command group, loaded when its command runs.
+
+Commands are imported lazily (click's documented lazy-group pattern): `syncd status` should
+not pay for the HTTP client, the emulator and rich, nor `syncd sync` for the emulator.
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from syncd import __version__
 
+# name -> "module:attribute"
+COMMANDS = {
+    "auth": "syncd.cli.auth_cmd:auth",
+    "cloud": "syncd.cli.cloud_cmd:cloud",
+    "conflicts": "syncd.cli.controls_cmd:conflicts",
+    "demo": "syncd.cli.demo_cmd:demo",
+    "emulator": "syncd.cli.emulator_cmd:emulator",
+    "exclude": "syncd.cli.controls_cmd:exclude",
+    "limit": "syncd.cli.controls_cmd:limit",
+    "pause": "syncd.cli.daemon_cmd:pause",
+    "reset": "syncd.cli.daemon_cmd:reset",
+    "resume": "syncd.cli.daemon_cmd:resume",
+    "run": "syncd.cli.daemon_cmd:run",
+    "service": "syncd.cli.service_cmd:service",
+    "status": "syncd.cli.daemon_cmd:status",
+    "sync": "syncd.cli.sync_cmd:sync",
+    "trash": "syncd.cli.controls_cmd:trash",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="syncd")
 def main() -> None:
     """Keep a local folder and an Orange Cloud France folder identical, both ways."""
-
-
-def _register() -> None:
-    # Imported here, not at module top, so `syncd --help` stays cheap and import cycles
-    # between command modules and the composition root cannot form.
-    from syncd.cli import (
-        auth_cmd,
-        cloud_cmd,
-        controls_cmd,
-        daemon_cmd,
-        demo_cmd,
-        emulator_cmd,
-        service_cmd,
-        sync_cmd,
-    )
-
-    main.add_command(demo_cmd.demo)
-    main.add_command(emulator_cmd.emulator)
-    main.add_command(auth_cmd.auth)
-    main.add_command(cloud_cmd.cloud)
-    main.add_command(sync_cmd.sync)
-    main.add_command(daemon_cmd.run)
-    main.add_command(daemon_cmd.status)
-    main.add_command(daemon_cmd.pause)
-    main.add_command(daemon_cmd.resume)
-    main.add_command(daemon_cmd.reset)
-    main.add_command(service_cmd.service)
-    main.add_command(controls_cmd.exclude)
-    main.add_command(controls_cmd.conflicts)
-    main.add_command(controls_cmd.trash)
-    main.add_command(controls_cmd.limit)
-
-
-_register()
