@@ -10,7 +10,7 @@ from syncd.cli import COMMANDS, main
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_each_command_loads(name: str) -> None:
-    result = CliRunner().invoke(main, [name, "--help"])
+    result = CliRunner().invoke(main, [name, "--help"], prog_name="syncd")
     assert result.exit_code == 0, result.output
     assert "Usage: syncd" in result.output
 
