@@ -1,0 +1,236 @@
+"""Issue 6's benchmark runner: syncd against the emulator, each figure next to its floor.
+
+Usage (from the repository root)::
+
+    .venv/bin/python -m tests.bench                  # every figure, full sizes (~10 min)
+    .venv/bin/python -m tests.bench --quick          # tiny sizes: a smoke run (~40 s)
+    .venv/bin/python -m tests.bench --only no-change,daemon --repeat 3
+    .venv/bin/python -m tests.bench --only upload_throughput --keep --dir /var/tmp
+    .venv/bin/python -m tests.bench --only first-sync-down --profile /tmp/prof
+
+--repeat N runs the timed figures N times, floor and syncd interleaved, and keeps the
+medians; --profile DIR runs every `syncd sync` under cProfile (main thread only: times are
+then inflated, and transfer threads invisible); --keep leaves the scratch folder (state,
+logs such as `tree/daemon.log`, the emulator's data) for a look. About half of a full run is
+the daemon figure: 20 saves, each left to settle, then up to two poll periods of 60 s. Set-up
+work (writing trees, seeding the cloud) is never timed.
+
+Prints one JSON line per figure on stdout (progress goes to stderr)::
+
+    {"figure": "first_sync_up", "value": 9.1, "unit": "s", "floor": 7.4, "ratio": 1.23,
+     "target": "ratio <= 1.3", "ok": true, ..., "load": {...}}
+
+`floor` and `ratio` are null where no floor applies; `load` says how busy the machine was
+during the figure (`others_busy_pct`: CPU used by processes other than this run's, in % of
+all cores: on a shared machine, compare CPU seconds, which load hardly moves); `code` is the
+commit measured plus a digest of uncommitted product changes. A figure that could not be
+measured has `"error"` and a null value. Exit status: 0 every target met, 1 some missed,
+2 some figure failed to run, 130 interrupted.
+
+Figures (`--only` takes these names or the group names in brackets, comma-separated):
+
+* first_sync_up [first-sync-up], first_sync_down [first-sync-down]: `syncd sync` of 5,000
+  files of 4 KiB in 200 folders into an empty cloud / from the cloud into an empty folder;
+  target: within 1.3x the floor;
+* upload_throughput, upload_rss_growth [upload]; download_throughput, download_rss_growth
+  [download]: 1 GiB through `syncd sync`; targets: >= 80 % of the floor, peak RSS growth
+  < 64 MiB;
+* no_change_time, no_change_rss [no-change]: `syncd sync` of a synced pair of 100,000 files
+  in 10,000 folders, as a fresh process; targets: < 5 s and within 2x the floor, peak RSS
+  < 200 MiB;
+* daemon_save_latency, daemon_idle_cpu [daemon]: `syncd run` on that pair: median time for
+  a local save to reach the cloud (20 saves), and its CPU over exactly one period of the
+  default 60 s poll; targets: < 2 s, < 2 % of a core;
+* move_local [move-local], move_remote [move-remote]: `syncd sync` after moving a folder of
+  1,000 files on one side; target: at most 5 API calls and 0 bytes transferred.
+
+How (details in each module): the emulator runs as a separate process (`emulator_proc`), and
+so does every syncd command and every floor (`procs`: wall time, peak RSS and CPU from
+wait4). The floors (`floors`) are the least work that does the same job with a bare httpx
+client. Everything lives in one scratch folder, removed at the end unless --keep (the next
+run also removes one left by a run that was killed); every child process gets SIGTERM if
+the runner dies, however it dies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+
+from tests.bench import scen_move, scen_sync, scen_transfer, scen_tree
+from tests.bench.figures import QUICK, Context, Figure, Sizes, emit
+from tests.bench.procs import child_env, code_version, warm_up
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "first-sync-up": ("first_sync_up",),
+    "first-sync-down": ("first_sync_down",),
+    "upload": ("upload_throughput", "upload_rss_growth"),
+    "download": ("download_throughput", "download_rss_growth"),
+    "no-change": ("no_change_time", "no_change_rss"),
+    "daemon": ("daemon_save_latency", "daemon_idle_cpu"),
+    "move-local": ("move_local",),
+    "move-remote": ("move_remote",),
+}
+FIGURES = tuple(name for names in GROUPS.values() for name in names)
+SCRATCH_PREFIX = "syncd-bench-"  # then the runner's pid: see _remove_stale_scratch
+KEEP_MARK = "KEPT"
+Scenario = Callable[[Context, set[str], int], Iterator[Figure]]
+
+# Scenarios share their expensive set-up (one emulator, one tree) between their figures.
+SCENARIOS: tuple[tuple[frozenset[str], Scenario], ...] = (
+    (
+        frozenset({"first-sync-up", "first-sync-down"}),
+        lambda ctx, groups, repeat: scen_sync.first_sync(
+            ctx, up="first-sync-up" in groups, down="first-sync-down" in groups, repeat=repeat
+        ),
+    ),
+    (
+        frozenset({"upload", "download"}),
+        lambda ctx, groups, repeat: scen_transfer.transfers(
+            ctx, up="upload" in groups, down="download" in groups, repeat=repeat
+        ),
+    ),
+    (
+        frozenset({"no-change", "daemon"}),
+        lambda ctx, groups, repeat: scen_tree.big_tree(
+            ctx, no_change="no-change" in groups, daemon="daemon" in groups, repeat=repeat
+        ),
+    ),
+    (
+        frozenset({"move-local", "move-remote"}),
+        lambda ctx, groups, _: scen_move.moves(
+            ctx, local="move-local" in groups, remote="move-remote" in groups
+        ),
+    ),
+)
+
+
+def _selection(values: list[str]) -> tuple[set[str], set[str]]:
+    """(groups to run, figures to print) from --only values."""
+    if not values:
+        return set(GROUPS), set(FIGURES)
+    groups: set[str] = set()
+    figures: set[str] = set()
+    for value in ",".join(values).split(","):
+        name = value.strip()
+        if name in GROUPS:
+            groups.add(name)
+            figures.update(GROUPS[name])
+        elif name in FIGURES:
+            groups.update(g for g, names in GROUPS.items() if name in names)
+            figures.add(name)
+        elif name:
+            known = ", ".join([*GROUPS, *FIGURES])
+            raise SystemExit(f"unknown figure or group {name!r}; choose from {known}")
+    return groups, figures
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--only", action="append", default=[], help="figures or groups")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of the timed figures (median kept)"
+    )
+    parser.add_argument("--dir", type=Path, default=None, help="where the scratch folder goes")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds per command")
+    parser.add_argument("--profile", type=Path, default=None, help="cProfile syncd runs here")
+    return parser.parse_args(argv)
+
+
+def _remove_stale_scratch(parent: Path) -> None:
+    """Scratch folders of runs that were killed (SIGKILL leaves no chance to clean up): the
+    pid in the name is no longer running, and the run was not asked to --keep it."""
+    for folder in parent.glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or (folder / KEEP_MARK).exists():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, someone else's
+
+
+def _stop_on_sigterm() -> None:
+    # Turn SIGTERM into an exception, so the `finally` blocks stop the children and remove
+    # the scratch folder, as they do for Ctrl-C.
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    groups, wanted = _selection(args.only)
+    sizes: Sizes = QUICK if args.quick else Sizes()
+    _stop_on_sigterm()
+    parent = Path(args.dir or tempfile.gettempdir())
+    _remove_stale_scratch(parent)
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=parent))
+    timeout = args.timeout or (120.0 if args.quick else 900.0)
+    profile = args.profile.resolve() if args.profile else None
+    ctx = Context(scratch, child_env(scratch), sizes, timeout, profile)
+    ctx.log(f"scratch folder {scratch}; {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
+    ctx.code = code_version()
+    ctx.log(f"measuring syncd at {ctx.code}")
+    status = 0
+    try:
+        ctx.log(f"bytecode cache filled in {warm_up(scratch, ctx.env):.1f} s")
+        for names, scenario in SCENARIOS:
+            chosen = groups & names
+            if not chosen:
+                continue
+            status = max(status, _run_scenario(ctx, scenario, chosen, wanted, args.repeat))
+    except KeyboardInterrupt as exc:
+        ctx.log(f"interrupted ({exc or 'Ctrl-C'}): stopping")
+        status = 130
+    finally:
+        if args.keep:
+            (scratch / KEEP_MARK).touch()
+            ctx.log(f"kept {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return status
+
+
+def _run_scenario(
+    ctx: Context, scenario: Scenario, groups: set[str], wanted: set[str], repeat: int
+) -> int:
+    status = 0
+    done: set[str] = set()
+    try:
+        for figure in scenario(ctx, groups, repeat):
+            done.add(figure.figure)
+            if figure.figure in wanted:
+                emit({**figure.to_json(), "code": ctx.code})
+                status = max(status, 0 if figure.ok else 1)
+    except Exception as exc:
+        # One broken scenario must not hide the others' figures: report it in their place.
+        traceback.print_exc(file=sys.stderr)
+        missing = [f for g in sorted(groups) for f in GROUPS[g] if f in wanted and f not in done]
+        error = f"{type(exc).__name__}: {exc}"
+        for name in missing:
+            emit({"figure": name, "value": None, "unit": None, "floor": None, "ratio": None,
+                  "target": None, "ok": False, "error": error})  # fmt: skip
+        status = 2
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(run())

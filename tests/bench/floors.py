@@ -1,0 +1,184 @@
+"""The floors: the least work that does the same job as syncd, with a bare `httpx.Client`.
+
+Each floor runs as its own process (`python -m tests.bench.floors KIND`, settings as JSON in
+$SYNCD_BENCH_FLOOR), so it pays for a Python start-up and an `import httpx` like a syncd
+command pays for its own, and prints one JSON line: what it did and how long the timed part
+took. The same emulator, the same API calls, `threads` connections like syncd's `transfers`:
+
+* upload-tree: create the folders (parents first, each level with `threads` threads), then
+  upload every file with `threads` threads;
+* download-tree: one flat listing with download URLs, make the folders, GET every file with
+  `threads` threads;
+* upload-file / download-file: one streamed multipart upload / one streamed GET (fsync'd, as
+  syncd makes a download durable);
+* no-change: an `os.scandir` walk that lstat()s every entry, plus one flat listing, parsed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from syncd.cloud.ids import parent_id_of
+
+ENV_VAR = "SYNCD_BENCH_FLOOR"
+READ_CHUNK = 1 << 20
+
+
+def _client(spec: dict[str, Any]) -> httpx.Client:
+    limits = httpx.Limits(max_connections=spec.get("threads", 1) + 1)
+    headers = {"Authorization": f"Bearer {spec['token']}"}
+    return httpx.Client(headers=headers, limits=limits, timeout=300)
+
+
+def _parallel(threads: int, func: Callable[[Any], object], items: Iterable[Any]) -> None:
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(func, items):  # re-raises the first failure
+            pass
+
+
+def _walk(root: str, rel: str = "") -> Iterable[tuple[str, os.DirEntry[str]]]:
+    with os.scandir(os.path.join(root, rel) if rel else root) as entries:
+        for entry in entries:
+            path = f"{rel}/{entry.name}" if rel else entry.name
+            yield path, entry
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk(root, path)
+
+
+def upload_tree(spec: dict[str, Any]) -> dict[str, Any]:
+    root, threads = spec["local_root"], spec["threads"]
+    folders: list[str] = []
+    files: list[str] = []
+    for path, entry in _walk(root):
+        (folders if entry.is_dir(follow_symlinks=False) else files).append(path)
+    upload_url = spec["content_base"] + "/files/content"
+    with _client(spec) as client:
+        created = client.post(spec["api_base"] + "/folders", json={"name": spec["remote_name"]})
+        ids = {"": created.raise_for_status().json()["id"]}
+
+        def mkdir(path: str) -> None:
+            parent, _, name = path.rpartition("/")
+            body = {"name": name, "parentFolderId": ids[parent]}
+            response = client.post(spec["api_base"] + "/folders", json=body)
+            ids[path] = response.raise_for_status().json()["id"]
+
+        for depth in sorted({p.count("/") for p in folders}):
+            _parallel(threads, mkdir, [p for p in folders if p.count("/") == depth])
+
+        def upload(path: str) -> None:
+            parent, _, name = path.rpartition("/")
+            with open(os.path.join(root, path), "rb") as handle:
+                data = handle.read()
+            description = {"name": name, "size": str(len(data)), "folder": ids[parent]}
+            response = client.post(
+                upload_url,
+                files={"description": (None, json.dumps(description)), "file": (name, data)},
+            )
+            response.raise_for_status()
+
+        _parallel(threads, upload, files)
+    return {"folders": len(folders), "files": len(files)}
+
+
+def download_tree(spec: dict[str, Any]) -> dict[str, Any]:
+    root, threads = Path(spec["local_root"]), spec["threads"]
+    with _client(spec) as client:
+        response = client.get(
+            f"{spec['api_base']}/folders/{spec['folder_id']}",
+            params={"flat": "true", "showthumbnails": "true"},
+        )
+        listing = response.raise_for_status().json()
+        paths = {listing["id"]: ""}
+        for folder in listing["subfolders"]:  # pre-order: parents come first
+            parent = paths[folder["parentId"]]
+            paths[folder["id"]] = f"{parent}/{folder['name']}" if parent else folder["name"]
+            (root / paths[folder["id"]]).mkdir(parents=True, exist_ok=True)
+
+        def fetch(item: dict[str, Any]) -> None:
+            parent = paths[item.get("parentId") or parent_id_of(item["id"]) or ""]
+            target = root / parent / item["name"]
+            data = client.get(item["downloadUrl"]).raise_for_status().content
+            with open(target, "wb") as out:
+                out.write(data)
+
+        _parallel(threads, fetch, listing["files"])
+    return {"folders": len(listing["subfolders"]), "files": len(listing["files"])}
+
+
+def upload_file(spec: dict[str, Any]) -> dict[str, Any]:
+    path = Path(spec["path"])
+    size = path.stat().st_size
+    description = {"name": path.name, "size": str(size), "folder": spec["folder_id"]}
+    with _client(spec) as client, path.open("rb") as handle:
+        started = time.perf_counter()
+        response = client.post(
+            spec["content_base"] + "/files/content",
+            files={"description": (None, json.dumps(description)), "file": (path.name, handle)},
+        )
+        response.raise_for_status()
+        seconds = time.perf_counter() - started
+    return {"bytes": size, "transfer_s": seconds}
+
+
+def download_file(spec: dict[str, Any]) -> dict[str, Any]:
+    target = Path(spec["dest"])
+    with _client(spec) as client:
+        started = time.perf_counter()
+        info = client.get(f"{spec['api_base']}/files/{spec['file_id']}").raise_for_status()
+        url = info.json()["downloadUrl"]
+        headers = {"Accept-Encoding": "identity"}
+        with client.stream("GET", url, headers=headers) as response, target.open("wb") as out:
+            response.raise_for_status()
+            for chunk in response.iter_bytes(READ_CHUNK):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        seconds = time.perf_counter() - started
+    return {"bytes": target.stat().st_size, "transfer_s": seconds}
+
+
+def no_change(spec: dict[str, Any]) -> dict[str, Any]:
+    entries = 0
+    for _, entry in _walk(spec["local_root"]):
+        entry.stat(follow_symlinks=False)  # size, mtime, inode: what a change check needs
+        entries += 1
+    with _client(spec) as client:
+        response = client.get(
+            f"{spec['api_base']}/folders/{spec['folder_id']}", params={"flat": "true"}
+        )
+        listing = response.raise_for_status().json()
+    return {"local_entries": entries, "remote_files": len(listing["files"])}
+
+
+FLOORS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "upload-tree": upload_tree,
+    "download-tree": download_tree,
+    "upload-file": upload_file,
+    "download-file": download_file,
+    "no-change": no_change,
+}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or argv[0] not in FLOORS:
+        print(f"usage: python -m tests.bench.floors {{{','.join(FLOORS)}}}", file=sys.stderr)
+        return 2
+    spec: dict[str, Any] = json.loads(os.environ[ENV_VAR])
+    started = time.perf_counter()
+    result = FLOORS[argv[0]](spec)
+    result.setdefault("seconds", time.perf_counter() - started)
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

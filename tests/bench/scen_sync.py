@@ -1,0 +1,147 @@
+"""Figures of a first `syncd sync` of many small files, up (all local, empty cloud) and down
+(all in the cloud, empty local folder).
+
+Times are wall times of whole processes, syncd's and the floor's alike: what a user waits
+for, start-up included. Rounds alternate which of the two goes first, so a drifting load or
+the page cache favours neither.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+from tests.bench.emulator_proc import EmulatorProcess, emulator_process, seed_cloud
+from tests.bench.figures import Context, Figure, api_calls
+from tests.bench.pairs import SyncdPair
+from tests.bench.procs import ChildResult, LoadMeter
+from tests.bench.trees import prefixed, write_local
+
+FIRST_SYNC_RATIO = 1.3
+
+
+def first_sync(ctx: Context, *, up: bool, down: bool, repeat: int) -> Iterator[Figure]:
+    tree = ctx.sizes.first_sync
+    data_dir = ctx.work / "emu-first-sync"
+    if down:
+        ctx.log(f"storing {tree.files} files in the cloud for the download figure")
+        seed_cloud(data_dir, prefixed("down", tree))
+    with emulator_process(data_dir, ctx.env) as emu:
+        if up:
+            yield _first_sync_up(ctx, emu, repeat)
+        if down:
+            yield _first_sync_down(ctx, emu, repeat)
+
+
+Run = tuple[ChildResult, dict[str, int]]  # a process and the API calls it made
+
+
+def _timed_pairs(
+    ctx: Context,
+    emu: EmulatorProcess,
+    label: str,
+    repeat: int,
+    run_one: Callable[[str, int], ChildResult],
+) -> tuple[list[Run], list[Run]]:
+    """`repeat` rounds of (floor, syncd), interleaved so drifting load hits both alike."""
+    floors: list[Run] = []
+    syncds: list[Run] = []
+    for round_ in range(repeat):
+        for impl in ("floor", "syncd") if round_ % 2 == 0 else ("syncd", "floor"):
+            ctx.log(f"{label}: {impl} (round {round_ + 1}/{repeat})")
+            emu.reset_stats()
+            result = run_one(impl, round_)
+            (floors if impl == "floor" else syncds).append((result, api_calls(emu.stats())))
+    return floors, syncds
+
+
+def _median_run(runs: list[Run]) -> Run:
+    ordered = sorted(runs, key=lambda run: run[0].wall_s)
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def _first_sync_figure(
+    name: str,
+    ctx: Context,
+    floors: list[Run],
+    syncds: list[Run],
+    meter: LoadMeter,
+) -> Figure:
+    floor, floor_calls = _median_run(floors)
+    syncd, syncd_calls = _median_run(syncds)
+    ratio = syncd.wall_s / floor.wall_s
+    tree = ctx.sizes.first_sync
+    return Figure(
+        name,
+        syncd.wall_s,
+        "s",
+        f"ratio <= {FIRST_SYNC_RATIO}",
+        ratio <= FIRST_SYNC_RATIO,
+        floor=floor.wall_s,
+        ratio=ratio,
+        extra={
+            "files": tree.files,
+            "folders": tree.folders,
+            "file_bytes": tree.size,
+            "runs": len(syncds),
+            "syncd_runs_s": [round(r.wall_s, 2) for r, _ in syncds],
+            "floor_runs_s": [round(r.wall_s, 2) for r, _ in floors],
+            "syncd_cpu_s": round(syncd.cpu_s, 2),
+            "floor_cpu_s": round(floor.cpu_s, 2),
+            "syncd_peak_rss_MiB": round(syncd.maxrss_mib, 1),
+            "syncd_calls": syncd_calls,
+            "floor_calls": floor_calls,
+            "load": meter.result(),
+        },
+    )
+
+
+def _first_sync_up(ctx: Context, emu: EmulatorProcess, repeat: int) -> Figure:
+    tree = ctx.sizes.first_sync
+    meter = LoadMeter([emu.pid])
+
+    pairs: list[SyncdPair] = []
+    for round_ in range(repeat):
+        pairs.append(ctx.pair(f"up-{round_}", emu, f"/up-syncd-{round_}"))
+        write_local(pairs[-1].local, tree)
+
+    def run_one(impl: str, round_: int) -> ChildResult:
+        if impl == "floor":
+            # The floor uploads the very files this round's syncd pair uploads.
+            result, _ = ctx.floor(
+                "upload-tree",
+                emu,
+                local_root=str(pairs[round_].local),
+                remote_name=f"up-floor-{round_}",
+            )
+            return result
+        result = pairs[round_].sync("first sync up")
+        uploaded = sum(1 for path in emu.listing() if path.startswith(f"up-syncd-{round_}/"))
+        if uploaded != tree.files + tree.folders:
+            raise RuntimeError(f"first sync up stored {uploaded} items")
+        return result
+
+    floors, syncds = _timed_pairs(ctx, emu, "first sync up", repeat, run_one)
+    return _first_sync_figure("first_sync_up", ctx, floors, syncds, meter)
+
+
+def _first_sync_down(ctx: Context, emu: EmulatorProcess, repeat: int) -> Figure:
+    tree = ctx.sizes.first_sync
+    folder_id = emu.item_id("down")
+    meter = LoadMeter([emu.pid])
+
+    def run_one(impl: str, round_: int) -> ChildResult:
+        if impl == "floor":
+            target = ctx.work / f"down-floor-{round_}"
+            target.mkdir()
+            result, _ = ctx.floor("download-tree", emu, local_root=str(target), folder_id=folder_id)
+            return result
+        pair = ctx.pair(f"down-{round_}", emu, "/down")
+        result = pair.sync("first sync down")
+        count = sum(len(files) for _, _, files in os.walk(pair.local))
+        if count != tree.files + 1:  # + the root marker in .syncd
+            raise RuntimeError(f"first sync down wrote {count} files")
+        return result
+
+    floors, syncds = _timed_pairs(ctx, emu, "first sync down", repeat, run_one)
+    return _first_sync_figure("first_sync_down", ctx, floors, syncds, meter)

@@ -1,0 +1,39 @@
+"""Keeps the benchmark runner from rotting: a `--quick` run prints well-formed figures.
+
+Only the shape is checked, never the targets (tiny sizes say nothing about speed). To stay
+well under 20 s it runs the figures that together cover every kind of set-up (a local tree,
+a cloud tree, a seeded synced pair, a move) and three of the floors; the transfer and daemon
+figures reuse the same pieces.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+FIGURES = ("first_sync_up", "first_sync_down", "no_change_time", "no_change_rss", "move_local")
+KEYS = {"figure", "value", "unit", "floor", "ratio", "target", "ok"}
+
+
+def test_quick_run_prints_one_json_line_per_figure(tmp_path: Path) -> None:
+    only = "first-sync-up,first-sync-down,no-change,move-local"
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.bench", "--quick", "--only", only, "--dir", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert result.returncode in (0, 1), result.stderr[-3000:]  # 1: a target missed, fine here
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["figure"] for line in lines] == list(FIGURES)
+    for line in lines:
+        assert line.keys() >= KEYS, line
+        assert isinstance(line["value"], int | float) and isinstance(line["ok"], bool), line
+        assert "error" not in line, line
+    first_sync = lines[0]
+    assert first_sync["floor"] > 0 and first_sync["ratio"] > 0
+    assert list(tmp_path.iterdir()) == []  # the scratch folder is gone
