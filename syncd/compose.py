@@ -14,6 +14,7 @@ from pathlib import Path
 
 from syncd.cloud.client import CloudClient
 from syncd.config import Config, PairConfig
+from syncd.pairlock import PairLock
 from syncd.store import Store
 from syncd.sync.engine import PairEngine
 from syncd.sync.executor import Limits
@@ -41,7 +42,7 @@ def open_store(config: Config, pair: PairConfig, *, dry_run: bool = False) -> It
     """The pair's store; for a dry run, a throw-away copy, so nothing real is touched."""
     path = state_path(config, pair)
     if not dry_run:
-        with Store.open(path) as store:
+        with PairLock(path, pair.name), Store.open(path) as store:
             yield store
         return
     with tempfile.TemporaryDirectory(prefix="syncd-dry-run-") as scratch:

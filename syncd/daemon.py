@@ -22,6 +22,7 @@ from syncd.cloud.client import CloudClient
 from syncd.config import Config, PairConfig
 from syncd.controls import read_limits
 from syncd.errors import EXIT_NEEDS_USER, EXIT_OK, NeedsUserError, SyncdError, TransientError
+from syncd.pairlock import PairLock
 from syncd.sdnotify import Notifier
 from syncd.status import (
     ERROR,
@@ -364,6 +365,7 @@ class Daemon:
         self._apply_limits()
         self._paused = is_paused(config.state_dir)
         self._pairs: list[_Pair] = []
+        self._locks: list[PairLock] = []
         self._last_written: dict[str, object] | None = None
         self._free_space: int | None = None
         self._free_checked = 0.0
@@ -413,6 +415,9 @@ class Daemon:
         from syncd.compose import state_path
 
         for pair_config in self.config.pairs:
+            lock = PairLock(state_path(self.config, pair_config), pair_config.name)
+            lock.acquire()  # held until the process ends
+            self._locks.append(lock)
             store = Store.open(state_path(self.config, pair_config))
             engine = self.engine_factory(pair_config, store, self.stop, self.limits)
             runner = PairRunner(
@@ -486,6 +491,8 @@ class Daemon:
                 pair.runner.status.state = IDLE
         if self._pairs:
             self._publish()
+        for lock in self._locks:
+            lock.release()
 
 
 def _pid() -> int:

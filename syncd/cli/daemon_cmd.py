@@ -24,6 +24,7 @@ from syncd.compose import make_engine, open_client, state_path
 from syncd.config import Config
 from syncd.errors import EXIT_OK, ConfigError, StateError
 from syncd.logs import setup_logging
+from syncd.pairlock import PairLock
 from syncd.status import read_status, set_paused
 from syncd.store import Store
 
@@ -232,11 +233,14 @@ def reset(config_path: Path | None, pair_name: str | None, yes: bool) -> None:
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     for pair in pairs:
         path = state_path(config, pair)
+        lock = PairLock(path, pair.name)
+        lock.acquire()  # a `syncd sync` in progress must finish first
         moved = False
         for suffix in ("", "-wal", "-shm"):
             source = path.with_name(path.name + suffix)
             if source.exists():
                 source.rename(path.with_name(f"{path.name}.reset-{stamp}{suffix}"))
                 moved = True
+        lock.release()
         where = f" (old state kept as {path.name}.reset-{stamp})" if moved else ""
         click.echo(f"{pair.name}: state forgotten{where}; the next sync starts from scratch")

@@ -13,10 +13,12 @@ import click
 
 from syncd.cli.common import config_option, handle_errors, load, transfer_options, with_overrides
 from syncd.cli.progress import Display, PlainDisplay, RichDisplay, describe
+from syncd.cloud.client import CloudClient
 from syncd.compose import make_engine, make_limits, open_client, open_store
 from syncd.config import Config, PairConfig
-from syncd.errors import EXIT_FAILURE, EXIT_OK, ConfigError
+from syncd.errors import EXIT_FAILURE, EXIT_OK, ConfigError, TransientError
 from syncd.logs import setup_logging
+from syncd.pairlock import PairBusy
 from syncd.sync.engine import SyncReport
 
 
@@ -80,35 +82,54 @@ def sync(
     failed = False
     with open_client(config) as client:
         for pair in pairs:
-            with open_store(config, pair, dry_run=dry_run) as store:
-                engine = make_engine(config, pair, store, client, limits=make_limits(config))
-                if dry_run:
-                    report = engine.sync(dry_run=True)
-                    assert report.plan is not None
-                    lines = [describe(a) for a in report.plan.actions]
-                    click.echo(f"{pair.name}: {len(lines) or 'no'} planned actions")
-                    for line in lines:
-                        click.echo(f"  {line}")
-                    continue
-                display: Display = (
-                    RichDisplay()
-                    if sys.stderr.isatty() and not quiet
-                    else PlainDisplay(quiet=quiet)
+            try:
+                failed = (
+                    _sync_pair(config, pair, client, dry_run, allow_mass_delete, quiet) or failed
                 )
-                engine.on_plan = display.plan
-                engine.on_outcome = display.done
-                engine.executor.on_start = display.start
-                engine.executor.on_bytes = display.advance
-                try:
-                    report = engine.sync(allow_mass_delete=allow_mass_delete)
-                finally:
-                    display.close()
-            click.echo(_summary(pair.name, report))
-            for path, message in sorted(report.failures.items()):
-                click.echo(f"  failed: {path}: {message}", err=True)
-            if report.offline:
-                click.echo(f"  stopped early: {report.offline}", err=True)
-            if report.uploads_paused:
-                click.echo(f"  uploads paused: {report.uploads_paused}", err=True)
-            failed = failed or not report.ok
+            except (TransientError, PairBusy) as exc:
+                # One pair offline or busy must not keep the others from syncing.
+                click.echo(f"{pair.name}: not synced: {exc}", err=True)
+                failed = True
     raise SystemExit(EXIT_FAILURE if failed else EXIT_OK)
+
+
+def _sync_pair(
+    config: Config,
+    pair: PairConfig,
+    client: CloudClient,
+    dry_run: bool,
+    allow_mass_delete: bool,
+    quiet: bool,
+) -> bool:
+    """Sync one pair and print its summary; True if something failed."""
+    with open_store(config, pair, dry_run=dry_run) as store:
+        engine = make_engine(config, pair, store, client, limits=make_limits(config))
+        if dry_run:
+            plan = engine.sync(dry_run=True).plan
+            assert plan is not None
+            click.echo(f"{pair.name}: {len(plan.actions) or 'no'} planned actions")
+            for action in plan.actions:
+                click.echo(f"  {describe(action)}")
+            return False
+        display: Display = (
+            RichDisplay() if sys.stderr.isatty() and not quiet else PlainDisplay(quiet=quiet)
+        )
+        engine.on_plan = display.plan
+        engine.on_outcome = display.done
+        engine.executor.on_start = display.start
+        engine.executor.on_bytes = display.advance
+        try:
+            report = engine.sync(allow_mass_delete=allow_mass_delete)
+        finally:
+            display.close()
+    click.echo(_summary(pair.name, report))
+    for path, message in sorted(report.failures.items()):
+        click.echo(f"  failed: {path}: {message}", err=True)
+    for problem, text in (
+        ("stopped early", report.offline),
+        ("uploads paused", report.uploads_paused),
+        ("downloads paused", report.downloads_paused),
+    ):
+        if text:
+            click.echo(f"  {problem}: {text}", err=True)
+    return not report.ok

@@ -129,6 +129,15 @@ def test_daemon_syncs_both_ways_and_speaks_the_notify_protocol(
         wait_for(lambda: notify.seen("WATCHDOG", "1"), 10, "WATCHDOG=1")
         assert notify.seen("STATUS")
 
+        # A one-off sync of the same pair is refused while the daemon holds it.
+        clash = subprocess.run(
+            [sys.executable, "-m", "syncd", "sync", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert clash.returncode == 1 and "being synced by another syncd process" in clash.stderr
+
         # `syncd status` reads the running daemon's state (and the store, read-only).
         status = subprocess.run(
             [sys.executable, "-m", "syncd", "status", "--config", str(config), "--json"],
