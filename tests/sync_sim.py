@@ -200,11 +200,17 @@ class World:
             self.remove_remote(action.rel_path)
             self._drop_base(action.rel_path)
         elif isinstance(action, MoveRemote):
+            # As the API: the source must be there and the target free (no overwrite).
             assert not target_parent or self.remote.get(target_parent) == DIR, action
-            self.move_remote(action.src, action.dst)
+            source = action.remote_from  # `src`, or where a move cut off halfway left it
+            assert source in self.remote, action
+            assert action.dst not in self.remote or source == action.dst, action
+            if source != action.dst:
+                self.move_remote(source, action.dst)
             self._rekey_base(action.src, action.dst)
         elif isinstance(action, MoveLocal):
             assert not target_parent or self.local.get(target_parent) == DIR, action
+            assert action.src in self.local and action.dst not in self.local, action
             self.move_local(action.src, action.dst)
             self._rekey_base(action.src, action.dst)
         elif isinstance(action, Record):

@@ -2,9 +2,11 @@
 
 `requires_request_body = False` is the point of this class: authlib's auth reads the whole
 request body into memory first (a 300 MiB upload peaked at 926 MiB RSS, research §0.2). On a
-401 from either host, whatever its body shape, the token is refreshed once (under the
-manager's lock) and the request re-sent; httpx re-iterates the body stream, which re-opens
-the upload source.
+401 from either host, whatever its body shape, the token is refreshed (under the manager's
+lock) and the request re-sent; httpx re-iterates the body stream, which re-opens the upload
+source. The refresh is skipped when another thread already replaced the rejected token; if
+the token it got was rejected too (expired while this request was in flight), that one is
+refreshed in turn, up to `_MAX_REFRESHES` times, so a race never reads as a revoked login.
 """
 
 from __future__ import annotations
@@ -14,6 +16,11 @@ from collections.abc import AsyncGenerator, Generator, Iterable
 import httpx
 
 from syncd.cloud.tokens import TokenManager
+
+# Refreshes per request: one for the token it was sent with, more only when the token another
+# thread refreshed meanwhile was rejected as well. The bound keeps a server that refuses every
+# token from making us refresh forever.
+_MAX_REFRESHES = 3
 
 
 class BearerAuth(httpx.Auth):
@@ -35,14 +42,15 @@ class BearerAuth(httpx.Auth):
         sent = self._tokens.access_token()
         request.headers["Authorization"] = f"Bearer {sent}"
         response = yield request
-        if response.status_code != 401:
-            return
-        # Release the connection before refreshing: with a full pool, the token request
-        # would otherwise wait for the very connection this thread is holding.
-        response.read()
-        fresh = self._tokens.force_refresh(sent)
-        request.headers["Authorization"] = f"Bearer {fresh}"
-        yield request
+        for _ in range(_MAX_REFRESHES):
+            if response.status_code != 401:
+                return
+            # Release the connection before refreshing: with a full pool, the token request
+            # would otherwise wait for the very connection this thread is holding.
+            response.read()
+            sent = self._tokens.force_refresh(sent)
+            request.headers["Authorization"] = f"Bearer {sent}"
+            response = yield request
 
     async def async_auth_flow(
         self, request: httpx.Request

@@ -3,8 +3,8 @@
 Results are the API-neutral dataclasses of `models.py`; failures are the typed errors of
 `errors.py`. Ids are opaque. Every call retries transient failures (`retry.py`); calls that
 change state are made safe to repeat: a repeated delete that finds nothing, or a repeated create
-that finds the folder, after an answer was lost, counts as done, and uploads check the folder
-before re-sending (`transfer.py`).
+that finds the folder, after an answer was lost, counts as done; renames, moves and copies look
+for their result, and uploads check the folder (`transfer.py`), before re-sending.
 
 Thread-safe: the sync engine runs parallel transfers through one client. Size
 `max_connections` to at least the number of transfer threads.
@@ -291,11 +291,14 @@ class CloudClient:
         self._delete("folders", folder_id)
 
     def move_folder(self, folder_id: str, dest_folder_id: str) -> ItemRef:
-        return self._update("folders", folder_id, {"parentFolderId": dest_folder_id})
+        landed = self._moved(folder_id, dest_folder_id, ids.name_of(folder_id), is_dir=True)
+        body = {"parentFolderId": dest_folder_id}
+        return self._update("folders", folder_id, body, before_resend=landed)
 
     def rename_folder(self, folder_id: str, new_name: str) -> ItemRef:
         _check_name(new_name)
-        return self._update("folders", folder_id, {"name": new_name})
+        landed = self._moved(folder_id, ids.parent_id_of(folder_id), new_name, is_dir=True)
+        return self._update("folders", folder_id, {"name": new_name}, before_resend=landed)
 
     def copy_folder(self, folder_id: str, dest_folder_id: str) -> ItemRef:
         """Copy a folder (recursively) into another folder; not into its own parent."""
@@ -324,11 +327,46 @@ class CloudClient:
         self._delete("files", file_id)
 
     def move_file(self, file_id: str, dest_folder_id: str) -> ItemRef:
-        return self._update("files", file_id, {"parentFolderId": dest_folder_id})
+        landed = self._moved(file_id, dest_folder_id, ids.name_of(file_id), is_dir=False)
+        body = {"parentFolderId": dest_folder_id}
+        return self._update("files", file_id, body, before_resend=landed)
 
     def rename_file(self, file_id: str, new_name: str) -> ItemRef:
         _check_name(new_name)
-        return self._update("files", file_id, {"name": new_name})
+        landed = self._moved(file_id, ids.parent_id_of(file_id), new_name, is_dir=False)
+        return self._update("files", file_id, {"name": new_name}, before_resend=landed)
+
+    def _moved(
+        self, item_id: str, folder_id: str | None, name: str | None, *, is_dir: bool
+    ) -> Callable[[], ItemRef | None]:
+        """Before re-sending a rename or move whose answer was lost: did it happen?
+
+        Ids follow paths, so a re-sent call whose first attempt was applied could only fail
+        with NotFound. It was applied if the old id is gone and `folder_id` (where the call
+        puts the item) now holds an item of that kind named `name`; None sends it again.
+        """
+
+        def landed() -> ItemRef | None:
+            if folder_id is None or name is None:
+                return None  # an id we cannot read: re-send, and report what it says
+            try:
+                if is_dir:
+                    self.get_folder(item_id)
+                else:
+                    self.get_file(item_id)
+            except NotFound:
+                pass
+            else:
+                return None  # still where it was: the first attempt did nothing
+            listing = self.get_folder(folder_id)
+            found = listing.subfolders if is_dir else listing.files
+            for item in found:
+                if item.name == name:
+                    log.info("a lost answer: %s had already moved to %s", item_id, name)
+                    return ItemRef(item.id, item.name, folder_id)
+            return None
+
+        return landed
 
     def copy_file(self, file_id: str, dest_folder_id: str) -> ItemRef:
         """Copy a file into a folder. A name taken there gives the copy `name(n).ext`.
@@ -368,8 +406,8 @@ class CloudClient:
         recover: Callable[[CloudError], ItemRef | None] | None = None,
         before_resend: Callable[[], ItemRef | None] | None = None,
     ) -> ItemRef:
-        # A lost answer to a rename or move leaves the old id gone (ids follow paths): the
-        # retry then gets NotFound, which is reported as is; the caller re-resolves by path.
+        # A lost answer to a rename or move leaves the old id gone (ids follow paths), so a
+        # re-send could only get NotFound: `before_resend` (see `_moved`) looks first.
         data = self._mutate(
             "POST",
             self._api(kind, item_id),

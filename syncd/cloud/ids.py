@@ -2,8 +2,9 @@
 
 Ids are opaque to the client. In every captured response an id is the URL-safe base64,
 without padding, of the item's UTF-8 path relative to the cloud root (folders end with `/`,
-the root is `/` -> `Lw`). The one place we rely on that is to find the parent of a file in a
-flat listing, where files carry no `parentId`; callers must cope with `None`.
+the root is `/` -> `Lw`). We rely on that in two places, and callers must cope with `None`:
+to find the parent of a file in a flat listing, where files carry no `parentId`, and to find
+where a rename or move whose answer was lost put the item (its parent and name).
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ def decode_id(item_id: str) -> str | None:
 def encode_path(path: str) -> str:
     """The id the service would give `path` (`"a/b/"` for a folder, `"a/b.txt"` for a file)."""
     return base64.urlsafe_b64encode(path.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def name_of(item_id: str) -> str | None:
+    """The name of the item `item_id` stands for, derived from its path; None if unknown."""
+    path = decode_id(item_id)
+    stripped = (path or "").rstrip("/")
+    return stripped.rpartition("/")[2] or None
 
 
 def parent_id_of(item_id: str) -> str | None:

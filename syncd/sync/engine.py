@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from syncd.cloud.errors import NotFound, QuotaExceeded
+from syncd.cloud.errors import CloudError, NotFound, QuotaExceeded
 from syncd.config import PairConfig, SyncOptions
 from syncd.errors import NeedsUserError, PathError, RootGuardError, TransientError
 from syncd.store import Store
@@ -35,6 +35,7 @@ from syncd.sync.model import (
     DeleteLocal,
     DeleteRemote,
     Download,
+    Kind,
     LocalEntry,
     MkdirLocal,
     MkdirRemote,
@@ -48,7 +49,7 @@ from syncd.sync.model import (
     Upload,
 )
 from syncd.sync.reconcile import is_within, reconcile
-from syncd.sync.remote import RemoteScan, RemoteSide
+from syncd.sync.remote import RemoteScan, RemoteSide, temp_owner
 from syncd.sync.safety import check_mass_delete
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,9 @@ SELECTIVE_KEY = "selective_excludes"
 PAGE_SIZE = 20_000
 _COMMIT_EVERY = 0.25  # seconds: results are batched into one transaction this often
 _MAX_BACKOFF = 3600.0
+# Another computer's upload temporary this old is orphaned too: a replace renames its
+# temporary seconds after the upload ends (the file only appears once fully uploaded).
+_FOREIGN_TEMP_AGE = 24 * 3600.0
 
 
 @dataclass
@@ -153,9 +157,11 @@ class PairEngine:
         self.base: dict[str, BaseEntry] = {}
         self.local: dict[str, LocalEntry] = {}
         self.unreadable: set[str] = set()
+        self.partials: set[str] = set()
         self.remote: dict[str, RemoteEntry] = {}
         self.urls: dict[str, str] = {}
         self.hidden: set[str] = set()
+        self.temporaries: dict[str, RemoteEntry] = {}
         self.retry_at: dict[str, float] = {}
         self.remote_generation = 0
         self.remote_stale = True
@@ -168,6 +174,7 @@ class PairEngine:
         self.base = self.store.load_base()
         self.retry_at = {f.rel_path: f.retry_at for f in self.store.failures()}
         self.check_root(dry_run=dry_run)
+        self.remote_side.temp_tag = (self.store.get_meta(MARKER_KEY) or "")[:8]
         self.load_selective()
         if not dry_run:
             self.purge_trash()
@@ -265,14 +272,17 @@ class PairEngine:
         if roots is None or "" in roots:
             self.local = found.entries
             self.unreadable = found.unreadable
+            self.partials = found.partials
             return
         tops = [r for r in roots if not any(is_within(r, o) and r != o for o in roots)]
         for top in tops:
             for path in [p for p in self.local if is_within(p, top)]:
                 del self.local[path]
             self.unreadable = {p for p in self.unreadable if not is_within(p, top)}
+            self.partials = {p for p in self.partials if not is_within(p, top)}
         self.local.update(found.entries)
         self.unreadable |= found.unreadable
+        self.partials |= found.partials
 
     def poll_remote(self) -> None:
         self.set_remote(self.fetch_remote(), self.remote_generation)
@@ -296,6 +306,7 @@ class PairEngine:
         self.remote = scan.entries
         self.urls = scan.urls
         self.hidden = scan.hidden
+        self.temporaries = scan.temporaries
         for note in scan.notes:
             log.warning("%s: cloud: %s", self.pair.name, note)
         self.remote_stale = False
@@ -431,8 +442,10 @@ class PairEngine:
                 return
             if self.remote_stale:
                 self.poll_remote()
+            self.sweep_temporaries()
             plan = self.plan()
             if not plan:
+                self.drop_orphan_partials()
                 return
             report.passes += 1
             if self.on_plan is not None:
@@ -440,6 +453,43 @@ class PairEngine:
             progressed = self.apply(plan, report, allow_mass_delete=allow_mass_delete)
             if report.offline or not progressed:
                 return
+
+    def sweep_temporaries(self) -> None:
+        """Delete upload temporaries a killed or failed replace left in the cloud.
+
+        Called between plans, when no transfer of this engine is in flight: a temporary
+        with this pair's tag is then an orphan (one listed before its replace finished is
+        gone by now, and deleting it finds nothing). Another pair's, or another computer's,
+        is left for a day first. Untagged ones are left alone: a move may park an item under
+        such a name (`RemoteSide.move`). Only files are ever swept, never folders.
+        """
+        tag = self.remote_side.temp_tag
+        for rel_path, entry in sorted(self.temporaries.items()):
+            owner = temp_owner(rel_path.rpartition("/")[2])
+            if owner is None:
+                continue
+            if owner != tag and self.clock() - entry.created < _FOREIGN_TEMP_AGE:
+                continue
+            try:
+                self.remote_side.client.delete_file(entry.id)
+            except NotFound:
+                pass
+            except CloudError as exc:  # offline or refused: the next sweep tries again
+                log.info("%s: could not remove the temporary %s: %s", self.pair.name, rel_path, exc)
+                return
+            log.info("%s: removed the upload temporary %s", self.pair.name, rel_path)
+            del self.temporaries[rel_path]
+
+    def drop_orphan_partials(self) -> None:
+        """With nothing left to do, remove partial downloads of versions the cloud no longer
+        holds: nothing will resume them. (A download waiting to retry keeps its partial.)"""
+        if not self.partials:
+            return
+        wanted = {e.fingerprint_tag() for e in self.remote.values() if e.kind is Kind.FILE}
+        for rel_path in sorted(self.partials):
+            if localfs.partial_version(rel_path) not in wanted:
+                localfs.remove_partial(self.root, rel_path)
+                self.partials.discard(rel_path)
 
     def mark_synced(self) -> float:
         """Remember when this pair was last fully in sync (for `syncd status`)."""

@@ -327,7 +327,6 @@ class _Context:
         outcome.base[rel_path] = BaseEntry.of(local, entry)
         outcome.local[rel_path] = local
         outcome.remote[rel_path] = entry
-        outcome.remote_fresh = False
         outcome.transferred = action.local.size
 
     def _fetch(self, rel_path: str, remote: RemoteEntry, action: Action) -> tuple[Path, str | None]:
@@ -377,6 +376,10 @@ class _Context:
         except (Stale, NotFound):
             _unlink_quietly(partial)  # that version is gone: nothing to resume
             raise
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                _unlink_quietly(partial)  # a partial must not keep the disk full
+            raise
         return partial, writer.sha256()
 
     def _check_disk(self, rel_path: str, folder: Path, incoming: int) -> None:
@@ -415,12 +418,7 @@ class _Context:
     def _keep_in_trash(self, rel_path: str) -> None:
         """Hard-link the version about to be overwritten into the trash (no copy, no gap)."""
         source = self._path(rel_path)
-        bucket = localfs.state_dir(self.root) / localfs.TRASH_DIR
-        target = bucket / self.x.now().strftime("%Y-%m-%dT%H%M%S") / rel_path
-        counter = 1
-        while target.exists():
-            counter += 1
-            target = target.with_name(f"{source.name}.{counter}")
+        target = localfs.trash_slot(self.root, rel_path, self.x.now())
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(source, target)
@@ -516,16 +514,10 @@ class _Context:
             raise Stale("moved again locally meanwhile")
         client = self.x.remote.client
         is_dir = action.remote.kind is Kind.DIR
-        item_id = action.remote.id
-        src_parent, dst_parent = parent_of(src), parent_of(dst)
-        new_name = posixpath.basename(dst)
-        if src_parent != dst_parent:
-            target_id = self._folder_id(dst_parent)
-            ref = (client.move_folder if is_dir else client.move_file)(item_id, target_id)
-            item_id = ref.id
-        if posixpath.basename(src) != new_name:
-            ref = (client.rename_folder if is_dir else client.rename_file)(item_id, new_name)
-            item_id = ref.id
+        at = action.remote_from  # where the cloud holds it: `src`, or halfway (see MoveRemote)
+        dst_parent = parent_of(dst)
+        target_id = None if parent_of(at) == dst_parent else self._folder_id(dst_parent)
+        item_id = self.x.remote.move(action.remote.id, is_dir, at, dst, target_id)
         # Ids follow paths, and a move may touch dates: read back what is now there.
         fresh: dict[str, RemoteEntry] = {}
         if is_dir:
@@ -534,7 +526,7 @@ class _Context:
         else:
             fresh[dst] = remote_entry(client.get_file(item_id))
         self._rekey(src, dst, fresh, outcome)
-        for path in self._descendant_remote(src):
+        for path in self._descendant_remote(at):
             outcome.remote[path] = None
         outcome.remote.update(fresh)
 

@@ -107,6 +107,7 @@ class LocalScan:
     entries: dict[str, LocalEntry] = field(default_factory=dict)
     unreadable: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    partials: set[str] = field(default_factory=set)  # our partial downloads, seen on the way
 
 
 def scan(
@@ -239,6 +240,9 @@ def _walk(
                 _unreadable(result, rel_path, exc)
                 continue
             is_dir = stat.S_ISDIR(st.st_mode)
+            if stat.S_ISREG(st.st_mode) and name.endswith(PARTIAL_SUFFIX):
+                result.partials.add(rel_path)
+                continue
             if excludes.excluded(rel_path, is_dir):
                 continue
             if stat.S_ISLNK(st.st_mode):
@@ -273,6 +277,20 @@ def partial_path(root: Path, rel_path: str, version: str = "") -> Path:
         digest = hashlib.sha256(target.name.encode("utf-8")).hexdigest()[:32]
         name = f".{digest}{tag}{PARTIAL_SUFFIX}"
     return target.parent / name
+
+
+def partial_version(rel_path: str) -> str | None:
+    """The version a partial download holds (see `partial_path`); None if its name has none."""
+    name = rel_path.rsplit("/", 1)[-1]
+    if not name.endswith(PARTIAL_SUFFIX):
+        return None
+    stem, _, version = name[: -len(PARTIAL_SUFFIX)].rpartition(".")
+    return version if stem else None
+
+
+def remove_partial(root: Path, rel_path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(local_path(root, rel_path))
 
 
 def remove_other_partials(partial: Path) -> None:
@@ -334,12 +352,7 @@ def trash(root: Path, rel_path: str, when: datetime) -> Path:
     """
     source = local_path(root, rel_path)
     checked_parent(root, rel_path)
-    bucket = state_dir(root) / TRASH_DIR / when.strftime("%Y-%m-%dT%H%M%S")
-    target = bucket / rel_path
-    counter = 1
-    while target.exists() or target.is_symlink():
-        counter += 1
-        target = bucket.with_name(f"{bucket.name}-{counter}") / rel_path
+    target = trash_slot(root, rel_path, when)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.rename(source, target)
@@ -348,6 +361,33 @@ def trash(root: Path, rel_path: str, when: datetime) -> Path:
             raise PathError(rel_path, "vanished before it could be moved to the trash") from None
         raise
     return target
+
+
+def trash_slot(root: Path, rel_path: str, when: datetime) -> Path:
+    """Where `rel_path` goes in the trash: under the bucket named after `when`, or the next
+    one (`-2`, `-3`...) if that bucket holds it already, or a file where a folder of its path
+    would go (a file `b` trashed in the same second as a folder `b/a`)."""
+    trash_dir = state_dir(root) / TRASH_DIR
+    name = when.strftime("%Y-%m-%dT%H%M%S")
+    bucket, counter = trash_dir / name, 1
+    while not _free_below(bucket, rel_path):
+        counter += 1
+        bucket = trash_dir / f"{name}-{counter}"
+    return bucket / rel_path
+
+
+def _free_below(folder: Path, rel_path: str) -> bool:
+    parts = rel_path.split("/")
+    current = folder
+    for depth, part in enumerate(parts, 1):
+        current = current / part
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            return True
+        if depth == len(parts) or not stat.S_ISDIR(mode):
+            return False
+    return False
 
 
 def remove_empty_dirs(path: Path, stop: Path) -> None:

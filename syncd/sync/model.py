@@ -176,16 +176,26 @@ class DeleteRemote:
 
 @dataclass(frozen=True, slots=True)
 class MoveRemote:
-    """A local move seen by inode: repeat it in the cloud with one server-side call."""
+    """A local move seen by inode: repeat it in the cloud with one server-side call.
+
+    `remote_src` is where the cloud holds the item when that is not `src` any more: it was
+    moved there too, by the same move cut off halfway (the API moves and renames in two
+    calls) or not yet recorded, or by another client. The cloud item goes from there.
+    """
 
     src: str
     dst: str
     remote: RemoteEntry
     local: LocalEntry
+    remote_src: str | None = None
 
     @property
     def rel_path(self) -> str:
         return self.dst
+
+    @property
+    def remote_from(self) -> str:
+        return self.remote_src if self.remote_src is not None else self.src
 
 
 @dataclass(frozen=True, slots=True)

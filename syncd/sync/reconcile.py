@@ -36,10 +36,15 @@ file (or the reverse) on one side replaces the other side's unchanged item, and 
 when the other side changed too.
 
 Moves (rows 16 and 17) are found before anything else, and a plan that has moves holds only
-moves; the engine re-keys the base and plans again:
+moves, on disjoint subtrees (a move that overlaps another waits for the next pass); the engine
+re-keys the base and plans again:
 - local: an item gone from its base path whose inode now lives at a new path, while the
   remote still holds the base version at the old path and nothing at the new one -> one
-  server-side move (or rename).
+  server-side move (or rename). If the cloud no longer holds it at the old path but holds
+  that same item (a file by size and creation date, a folder by most of its files) at the
+  new path, or halfway there (its old name in the new folder, its new name in the old
+  folder: where a move cut off between its two API calls leaves it), the move goes on from
+  there (or, already done, only re-keys the base): the local move wins, nothing is copied.
 - remote: a file gone from its base path while a new remote file of the same size and
   creation date appeared (unique match) and nothing is at the new local path -> a local
   rename; a folder by its subtree (most of its files found under the new folder).
@@ -173,8 +178,14 @@ def detect_local_moves(
     base: BaseSnapshot,
     remote: RemoteSnapshot,
     blocked: frozenset[str] = frozenset(),
+    held: set[str] | None = None,
 ) -> list[MoveRemote]:
-    """Items whose inode left its base path for a new path, remote still as in base."""
+    """Items whose inode left its base path for a new path, remote still as in base.
+
+    A move that touches a `blocked` path (waiting to retry after a failure, unreadable) is
+    not planned, and its source, target and halfway paths are added to `held`: planned one by
+    one, the source would be deleted in the cloud and a halfway item downloaded as new.
+    """
     new_by_inode: dict[int, list[str]] = defaultdict(list)
     for rel_path, entry in local.items():
         if rel_path not in base and entry.inode:
@@ -190,18 +201,83 @@ def detect_local_moves(
             continue
         dst = targets[0]
         entry = local[dst]
+        at = src
         remote_entry = remote.get(src)
+        if remote_entry is None and entry.kind is base_entry.kind:
+            found = _moved_in_the_cloud_too(src, dst, base_entry, local, base, remote)
+            if found is not None:
+                at, remote_entry = found, remote[found]
         if (
             entry.kind is not base_entry.kind
             or remote_entry is None
-            or remote_side(remote_entry, base_entry) is not Side.UNCHANGED
-            or dst in remote
-            or _is_blocked(src, blocked)
-            or _is_blocked(dst, blocked)
+            or (at == src and remote_side(remote_entry, base_entry) is not Side.UNCHANGED)
+            or (dst in remote and at != dst)
         ):
             continue
-        moves[src] = MoveRemote(src=src, dst=dst, remote=remote_entry, local=entry)
+        if _is_blocked(src, blocked) or _is_blocked(dst, blocked) or _is_blocked(at, blocked):
+            if held is not None:
+                held.update((src, dst, at))
+            continue
+        moves[src] = MoveRemote(
+            src=src,
+            dst=dst,
+            remote=remote_entry,
+            local=entry,
+            remote_src=None if at == src else at,
+        )
     return [moves[src] for src in _outermost(moves)]
+
+
+def _moved_in_the_cloud_too(
+    src: str,
+    dst: str,
+    known: BaseEntry,
+    local: LocalSnapshot,
+    base: BaseSnapshot,
+    remote: RemoteSnapshot,
+) -> str | None:
+    """Where the cloud holds the item a local move took from `src` to `dst`, if it moved
+    there too: at `dst`, or at one of the two paths between the calls of a move-and-rename.
+    Only new remote paths count; a file must keep its size and creation date (a move only
+    bumps its update date), a folder most of its files."""
+    candidates = (
+        dst,
+        posixpath.join(parent_of(dst), posixpath.basename(src)),
+        posixpath.join(parent_of(src), posixpath.basename(dst)),
+    )
+    for path in candidates:
+        entry = remote.get(path)
+        if entry is None or entry.kind is not known.kind or path in base:
+            continue
+        if path != dst and path in local:
+            continue
+        if known.kind is Kind.FILE:
+            if not known.remote_created or (entry.size, entry.created) != (
+                known.size,
+                known.remote_created,
+            ):
+                continue
+        elif not _same_files(src, path, base, remote):
+            continue
+        return path
+    return None
+
+
+def _same_files(src: str, dst: str, base: BaseSnapshot, remote: RemoteSnapshot) -> bool:
+    """Does the remote folder `dst` hold most of the files base knew under `src`?"""
+    want = {
+        (path[len(src) :], entry.size, entry.remote_created)
+        for path, entry in base.items()
+        if entry.kind is Kind.FILE and path.startswith(src + "/")
+    }
+    if not want:
+        return True  # nothing to tell it by: an empty folder halfway is that folder
+    have = {
+        (path[len(dst) :], entry.size, entry.created)
+        for path, entry in remote.items()
+        if entry.kind is Kind.FILE and path.startswith(dst + "/")
+    }
+    return len(want & have) * 2 > len(want)
 
 
 def _below(sorted_files: list[tuple[str, int, int]], folder: str) -> list[tuple[str, int, int]]:
@@ -578,6 +654,25 @@ class _Planner:
         return _Outcome([conflict], local_after=True, remote_after=True)
 
 
+def _independent(moves: list[MoveRemote | MoveLocal]) -> list[MoveRemote | MoveLocal]:
+    """Keep moves that touch disjoint subtrees; the others wait for the next pass.
+
+    Two moves in one plan must not overlap: a move into a folder that another move creates
+    (or empties) would collide with it, or with the mkdir that makes its parent. Once the
+    first move is done and the base re-keyed, the next plan sees what is left.
+    """
+    kept: list[MoveRemote | MoveLocal] = []
+    for move in sorted(moves, key=lambda m: (m.src, m.dst)):
+        if not any(
+            is_within(mine, theirs) or is_within(theirs, mine)
+            for other in kept
+            for mine in (move.src, move.dst)
+            for theirs in (other.src, other.dst)
+        ):
+            kept.append(move)
+    return kept
+
+
 def _with_parents(
     moves: list[MoveRemote | MoveLocal], local: LocalSnapshot, remote: RemoteSnapshot
 ) -> list[Action]:
@@ -623,19 +718,23 @@ def reconcile(
     """Plan what makes both sides equal again, losing no version that only one side holds.
 
     `skip` holds local paths that could not be read and paths the engine is backing off
-    from: nothing at or below them is touched on either side.
+    from: nothing at or below them is touched on either side (nor at or below either end of
+    a local move that touches one of them: the move waits as a whole).
     """
+    held: set[str] = set()
     moves = _with_parents(
-        [
-            *detect_local_moves(local, base, remote, skip),
-            *detect_remote_moves(local, base, remote, skip),
-        ],
+        _independent(
+            [
+                *detect_local_moves(local, base, remote, skip, held),
+                *detect_remote_moves(local, base, remote, skip),
+            ]
+        ),
         local,
         remote,
     )
     if moves:
         return Plan(tuple(moves))
-    return Plan(tuple(_Planner(local, base, remote, policy, skip).plan()))
+    return Plan(tuple(_Planner(local, base, remote, policy, skip | held).plan()))
 
 
 def record_from(local: LocalEntry | None, remote: RemoteEntry | None) -> BaseEntry | None:

@@ -51,6 +51,9 @@ class RemoteScan:
     urls: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     hidden: set[str] = field(default_factory=set)
+    # Upload temporaries (`temp_name`) seen in synced folders: never synced, but a process
+    # killed between the upload and the rename leaves one behind for the engine to sweep.
+    temporaries: dict[str, RemoteEntry] = field(default_factory=dict)
 
 
 def snapshot_from_listing(listing: FolderListing, excludes: Excludes) -> RemoteScan:
@@ -91,6 +94,9 @@ def snapshot_from_listing(listing: FolderListing, excludes: Excludes) -> RemoteS
         if parent_path is None:
             continue  # under a hidden, excluded or unnamed folder
         rel_path = _child_path(parent_path, item.name, scan)
+        if rel_path is not None and item.name.startswith(TEMP_PREFIX):
+            scan.temporaries[rel_path] = remote_entry(item)
+            continue
         if rel_path is None or excludes.excluded(rel_path, False):
             continue
         if rel_path in scan.entries:
@@ -117,10 +123,24 @@ def _child_path(parent_path: str | None, name: str, scan: RemoteScan) -> str | N
     return posixpath.join(parent_path, name) if parent_path else name
 
 
-def temp_name(name: str) -> str:
-    """A hidden, unique name for an upload that will replace `name` (excluded from sync)."""
+def temp_name(name: str, tag: str = "") -> str:
+    """A hidden, unique name for an upload that will replace `name` (excluded from sync).
+
+    With a `tag` (the pair's, see `RemoteSide.temp_tag`) the name says whose it is:
+    `.syncd-upload-<tag>.<random>-<name>`, which `temp_owner` reads back.
+    """
     stem = name.encode("utf-8")[:180].decode("utf-8", "ignore")
-    return f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{stem}"
+    token = f"{tag}.{uuid.uuid4().hex[:8]}" if tag else uuid.uuid4().hex[:12]
+    return f"{TEMP_PREFIX}{token}-{stem}"
+
+
+def temp_owner(name: str) -> str | None:
+    """The tag in an upload temporary's name; None for an untagged (older) temporary."""
+    if not name.startswith(TEMP_PREFIX):
+        return None
+    token = name[len(TEMP_PREFIX) :].partition("-")[0]
+    tag, dot, _ = token.partition(".")
+    return tag if dot and tag else None
 
 
 class RemoteSide:
@@ -130,6 +150,9 @@ class RemoteSide:
         self.client = client
         self.root_path = root_path
         self.root_id: str | None = None
+        # Marks this pair's upload temporaries, so that the ones a killed process left can
+        # be told from another computer's uploads in flight (set by the engine).
+        self.temp_tag = ""
 
     def resolve_root(self, *, create: bool) -> str:
         """The id of the pair's remote folder; made when `create` (first sync only)."""
@@ -164,7 +187,7 @@ class RemoteSide:
         if result.file_name != name:
             self.client.delete_file(result.file_id)
             raise PathError(name, "appeared in the cloud while it was being uploaded")
-        return RemoteEntry(Kind.FILE, result.file_id, source.size)
+        return self.uploaded(result.file_id, name, source.size)
 
     def replace(
         self,
@@ -177,7 +200,7 @@ class RemoteSide:
     ) -> RemoteEntry:
         """Upload to a temporary name, check the old version is still the one in base,
         delete it, rename the upload into place. Any doubt leaves the old version alone."""
-        hidden = temp_name(name)
+        hidden = temp_name(name, self.temp_tag)
         result = self.client.upload(source, folder_id, name=hidden, progress=progress)
         try:
             before_commit()
@@ -195,7 +218,44 @@ class RemoteSide:
             # our version, so drop the upload; the next pass sees both sides changed.
             self.client.delete_file(result.file_id)
             raise PathError(name, "recreated in the cloud meanwhile; will sync again") from None
-        return RemoteEntry(Kind.FILE, renamed.id, source.size)
+        return self.uploaded(renamed.id, name, source.size)
+
+    def uploaded(self, file_id: str, name: str, size: int) -> RemoteEntry:
+        """The file an upload stored, with its dates. The upload answers with an id only, and
+        ids follow paths: only the dates tell our upload from a later one of the same size
+        by another client, so they are read now, not left for the next listing."""
+        entry = remote_entry(self.client.get_file(file_id))
+        if entry.size != size:
+            raise PathError(name, "changed in the cloud right after the upload; will sync again")
+        return entry
+
+    def move(self, item_id: str, is_dir: bool, src: str, dst: str, folder_id: str | None) -> str:
+        """Move and/or rename an item from rel_path `src` to `dst`; returns its new id.
+
+        `folder_id` is the target folder (None: the same folder). The API moves and renames
+        in two calls, so the item passes through a middle name: its old name in the target
+        folder, else its new name in the old folder, else (both taken) a hidden temporary.
+        """
+        client = self.client
+        rename = client.rename_folder if is_dir else client.rename_file
+        name, new_name = posixpath.basename(src), posixpath.basename(dst)
+        if folder_id is not None:
+            move = client.move_folder if is_dir else client.move_file
+            try:
+                item_id = move(item_id, folder_id).id
+            except AlreadyExists:
+                if name == new_name:
+                    raise
+                try:
+                    item_id = rename(item_id, new_name).id
+                    name = new_name
+                except AlreadyExists:
+                    name = temp_name(new_name)
+                    item_id = rename(item_id, name).id
+                item_id = move(item_id, folder_id).id
+        if name != new_name:
+            item_id = rename(item_id, new_name).id
+        return item_id
 
     def delete_file(self, expected: RemoteEntry) -> None:
         try:
@@ -217,7 +277,8 @@ class RemoteSide:
             return True
         found = snapshot_from_listing(listing, Excludes(builtin=False))
         found_entries = {f"{rel_path}/{path}": entry for path, entry in found.entries.items()}
-        if not found.notes and _fingerprints(found_entries) == _fingerprints(subtree):
+        clean = not found.notes and not found.temporaries
+        if clean and _fingerprints(found_entries) == _fingerprints(subtree):
             self.client.delete_folder(expected.id)
             return True
         # Something the plan did not see is in there (an excluded item, a name we cannot

@@ -230,3 +230,34 @@ def test_lost_answers_to_copies_leave_no_duplicate(client: CloudClient, emulator
         "src", "src/a.txt", "dest", "dest/a.txt", "dest/a(1).txt", "dest/src", "dest/src/a.txt"
     }  # fmt: skip
     assert emulator.stats.snapshot().faults == {"lost_response": 3}
+
+
+def test_lost_answers_to_renames_and_moves_count_as_done(
+    client: CloudClient, emulator: Emulator
+) -> None:
+    """Found by the fault campaign: ids follow paths, so once a rename or move was applied
+    and its answer lost, the re-sent call could only say NotFound, and a sync recorded the
+    move as failed although it had happened. The client now looks before re-sending."""
+    emulator.put_file("src/a.txt", b"abc")
+    emulator.mkdir("src/sub")
+    emulator.mkdir("dest")
+    root = client.root()
+    src = next(d for d in root.subfolders if d.name == "src")
+    dest = next(d for d in root.subfolders if d.name == "dest")
+    listing = client.get_folder(src.id)
+    file_id, sub_id = listing.files[0].id, listing.subfolders[0].id
+    emulator.faults.update(lost_response_rate=1.0, only=["file_update", "folder_update"])
+    renamed = client.rename_file(file_id, "b.txt")
+    moved = client.move_file(renamed.id, dest.id)
+    folder = client.rename_folder(sub_id, "sub2")
+    folder = client.move_folder(folder.id, dest.id)
+    assert (moved.name, moved.parent_id, folder.name, folder.parent_id) == (
+        "b.txt", dest.id, "sub2", dest.id
+    )  # fmt: skip
+    assert client.get_file(moved.id).size == 3
+    assert set(emulator.listing()) == {"src", "dest", "dest/b.txt", "dest/sub2"}
+    snap = emulator.stats.snapshot()
+    assert snap.faults == {"lost_response": 4}
+    assert snap.calls["file_update"] == 2 and snap.calls["folder_update"] == 2  # no re-send
+    with pytest.raises(NotFound):  # a call on an item that is really gone still says so
+        client.rename_file(file_id, "c.txt")

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
+from syncd.cloud.auth import BearerAuth
 from syncd.cloud.client import CloudClient
 from syncd.cloud.settings import CloudSettings
 from syncd.cloud.tokens import MemoryTokenStore, TokenFileStore, TokenManager, TokenSet
@@ -265,3 +266,51 @@ def test_tokens_expiring_every_few_calls(
     assert len(client.get_folder().files) == 4
     assert client.tokens.refresh_count >= 2
     assert emulator.stats.snapshot().calls["upload"] >= 4
+
+
+class _RacingTokens:
+    """A token manager as another thread leaves it: by the time this request's 401 comes
+    back, that thread has refreshed T1 into T2, and T2 has been rejected (expired) too."""
+
+    def __init__(self) -> None:
+        self.current = "T1"
+        self.refreshed: list[str] = []
+
+    def access_token(self) -> str:
+        return self.current
+
+    def force_refresh(self, stale: str) -> str:
+        if stale == "T1":
+            self.current = "T2"  # the other thread's refresh, already too old
+        elif stale == self.current:
+            self.current = f"T{int(stale[1:]) + 1}"
+            self.refreshed.append(self.current)
+        return self.current
+
+
+def test_a_token_another_thread_refreshed_and_that_expired_too_is_refreshed_again() -> None:
+    """Found by the fault campaign (a token expiry every 50 calls, parallel transfers): the
+    resend used the token another thread had just obtained, which the server had expired
+    meanwhile; the second 401 ended the request as `CloudAuthError`, and the whole sync
+    stopped asking the user to log in again."""
+    sent: list[str] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        token = request.headers["Authorization"].removeprefix("Bearer ")
+        sent.append(token)
+        return httpx.Response(200 if token == "T3" else 401)
+
+    tokens = _RacingTokens()
+    auth = BearerAuth(tokens)  # type: ignore[arg-type]
+    with httpx.Client(transport=httpx.MockTransport(server), auth=auth) as http:
+        assert http.get("https://api.example/x").status_code == 200
+    assert sent == ["T1", "T2", "T3"] and tokens.refreshed == ["T3"]
+
+    def refuses_all(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401)
+
+    tokens = _RacingTokens()
+    auth = BearerAuth(tokens)  # type: ignore[arg-type]
+    with httpx.Client(transport=httpx.MockTransport(refuses_all), auth=auth) as http:
+        assert http.get("https://api.example/x").status_code == 401  # bounded, then reported
+    assert len(tokens.refreshed) < 4

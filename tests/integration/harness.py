@@ -7,6 +7,7 @@ also exercises restarts.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +60,9 @@ class Harness:
             RemoteSide(self.client, self.pair.remote_root),
             hostname="box",
             now=lambda: datetime(2026, 11, 26, 17, 55, 2),
+            # Retry times of failed paths follow this clock: a test moves it on instead of
+            # waiting out the backoff.
+            clock=lambda: time.time() + self.clock_offset,
         )
 
     def sync(self, **kwargs: object) -> SyncReport:

@@ -13,8 +13,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from syncd.cloud.errors import CloudUnavailable
+from syncd.cloud.models import RemoteFile
 from syncd.errors import RootGuardError
 from syncd.store import Store
+from syncd.sync.engine import MARKER_KEY
+from syncd.sync.remote import TEMP_PREFIX, temp_owner
 from syncd.sync.safety import MassDeleteError
 from tests.integration.harness import DIR, Harness
 
@@ -69,6 +73,26 @@ def test_row5_different_edits_keep_both_versions(h: Harness) -> None:
     assert report.conflicts == [f"a{COPY}.txt"]
     with Store.open(h.db_path) as store:
         assert [c.rel_path for c in store.conflicts()] == [f"a{COPY}.txt"]
+
+
+def test_a_same_size_cloud_edit_after_an_interrupted_upload_is_not_taken_for_ours(
+    h: Harness,
+) -> None:
+    """Found by the state machine: an upload answers with an id only, and ids follow paths.
+    Stopped before the next listing, the sync left the base without the upload's dates, and
+    the next run took another client's same-size replacement for its own upload: both
+    sides then differed for good (and a local edit would have overwritten the cloud's)."""
+    h.write("keep.txt", "k")
+    h.converge()
+    h.write("a.txt", "ours")
+    with Store.open(h.db_path) as store:
+        engine = h.engine(store)
+        engine.on_outcome = lambda outcome: engine.stop.set()  # stop after the upload
+        engine.sync()
+    assert h.remote_read("a.txt") == b"ours"
+    h.remote_write("a.txt", "them", when=LATER)  # another client, same size
+    h.converge()
+    assert h.read("a.txt") == b"them"
 
 
 def test_row4_and_13_equal_content_on_both_sides_is_recorded_not_duplicated(h: Harness) -> None:
@@ -168,6 +192,32 @@ def test_local_folder_delete_is_one_recursive_cloud_delete(h: Harness) -> None:
     assert calls(h)["folder_delete"] == 1
 
 
+def test_trash_holds_a_file_and_later_a_folder_of_that_name_from_the_same_second(
+    h: Harness,
+) -> None:
+    """Found by the state machine (the harness's clock stands still): once the file `b` was in
+    the trash, nothing under a folder `b` could go there in the same second, as the trash's
+    `b` was a file; the version an overwrite replaced collided the same way."""
+    for i in range(3):
+        h.write(f"keep{i}", "k")
+    h.write("b", "a file")
+    h.converge()
+    h.emulator.delete("sync/b")
+    h.converge()
+    h.write("b/x.txt", "x1")
+    h.write("b/a/y.txt", "y")
+    h.converge()
+    h.remote_write("b/x.txt", "x2 from the cloud", when=LATER)  # overwrite: keeps x1
+    h.emulator.delete("sync/b/a")  # delete: trashes b/a
+    h.converge()
+    trash = h.root / ".syncd" / "trash"
+    kept = {
+        p.relative_to(trash).as_posix(): p.read_bytes() for p in trash.rglob("*") if p.is_file()
+    }
+    assert sorted(kept.values()) == [b"a file", b"x1", b"y"], kept
+    assert kept["2026-11-26T175502/b"] == b"a file"
+
+
 def test_row14_file_replaced_by_folder_and_back(h: Harness) -> None:
     h.write("x", "a file")
     h.write("y", "y")
@@ -182,6 +232,37 @@ def test_row14_file_replaced_by_folder_and_back(h: Harness) -> None:
     assert h.local_tree()["x"] == b"a file again"
 
 
+def test_local_folder_against_cloud_file_moves_the_whole_folder_aside(h: Harness) -> None:
+    """Found by the state machine: after the folder was renamed aside, the engine's view still
+    held its children at the old path, so the next pass tried `a/sub` under the new file."""
+    (h.root / "a" / "sub").mkdir(parents=True)
+    h.write("a/note.txt", "inside")
+    h.remote_write("a", "a cloud file")
+    h.converge()
+    assert h.local_tree() == {
+        "a": b"a cloud file",
+        f"a{COPY}": DIR,
+        f"a{COPY}/sub": DIR,
+        f"a{COPY}/note.txt": b"inside",
+    }
+
+
+def test_a_partial_download_of_a_version_gone_from_the_cloud_is_removed(h: Harness) -> None:
+    """Found by the state machine: a download cut short keeps its partial to resume it, but
+    when the cloud no longer holds that version nothing ever removed the partial."""
+    h.write("d/keep.txt", "k")
+    h.converge()
+    h.remote_write("d/new.bin", b"n" * 5000)
+    with Store.open(h.db_path) as store:
+        engine = h.engine(store)
+        engine.executor.on_start = lambda action: engine.stop.set()  # stop as it starts
+        engine.sync()
+    assert list((h.root / "d").glob(".new.bin.*.syncd-partial"))  # kept, to resume
+    h.emulator.delete("sync/d/new.bin")
+    h.converge()  # the harness fails on any partial left behind
+    assert h.local_tree() == {"d": DIR, "d/keep.txt": b"k"}
+
+
 def test_row16_local_rename_and_move_are_server_side_calls(h: Harness) -> None:
     h.write("a.txt", "content a")
     h.write("dir/b.txt", "content b")
@@ -193,6 +274,26 @@ def test_row16_local_rename_and_move_are_server_side_calls(h: Harness) -> None:
     counts = calls(h)
     assert counts.get("upload", 0) == 0 and counts.get("download", 0) == 0
     assert h.remote_tree() == {"renamed.txt": b"content a", "b-moved.txt": b"content b", "dir": DIR}
+
+
+@pytest.mark.parametrize("old_name_taken_here", [False, True], ids=["free", "taken"])
+def test_row16_move_and_rename_when_the_old_name_is_taken_in_the_target_folder(
+    h: Harness, old_name_taken_here: bool
+) -> None:
+    """Found by the state machine: the API moves and renames in two calls, and moving `a`
+    into `d` under its old name collided with `d/a`. With `b` also taken in the source
+    folder, the item goes through a hidden temporary name."""
+    h.write("a", "moving")
+    h.write("d/a", "already there")
+    if old_name_taken_here:
+        h.write("b", "taken in the source folder")
+    h.converge()
+    h.emulator.stats.reset()
+    os.rename(h.root / "a", h.root / "d" / "b")
+    report = h.converge()
+    assert report.counts["move-cloud"] == 1
+    assert calls(h).get("upload", 0) == 0
+    assert h.remote_read("d/b") == b"moving" and h.remote_read("d/a") == b"already there"
 
 
 def test_row16_moving_a_folder_of_many_files_costs_a_handful_of_calls(h: Harness) -> None:
@@ -330,3 +431,175 @@ def test_hostile_cloud_names_never_leave_the_root(h: Harness, tmp_path) -> None:
     assert report.ok
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["local", "state", "token"])
     assert h.local_tree() == {"ok.txt": b"ok"}
+
+
+# --- interrupted operations (found by the crash and fault campaigns) ----------------------
+
+
+def _temporaries(h: Harness) -> list[str]:
+    return sorted(p for p in h.emulator.listing() if TEMP_PREFIX in p)
+
+
+def test_an_upload_temporary_left_by_a_cut_off_replace_is_swept(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the crash campaign: a process killed between a replace's upload and its
+    rename (or a rename that failed for good) left the hidden temporary in the cloud
+    forever. The engine now sweeps its own (tagged with the pair) between plans; another
+    pair's only after a day, and untagged names (a move may park an item there) never."""
+    h.write("a.txt", "v1")
+    h.converge()
+    h.write("a.txt", "version two")
+
+    def rename_fails(file_id: str, new_name: str) -> None:
+        raise CloudUnavailable("connection reset", target=file_id)
+
+    monkeypatch.setattr(h.client, "rename_file", rename_fails)
+    report = h.sync()
+    assert "a.txt" in report.failures
+    (orphan,) = _temporaries(h)
+    with Store.open(h.db_path) as store:
+        tag = (store.get_meta(MARKER_KEY) or "")[:8]
+        store.clear_failures(["a.txt"])  # retry now rather than after the backoff
+    assert temp_owner(orphan.rpartition("/")[2]) == tag != ""
+    monkeypatch.undo()
+    day_old = datetime.now() - timedelta(days=2)
+    h.remote_write(".syncd-upload-0badc0de.12345678-old.txt", "old, someone else's", when=day_old)
+    h.remote_write(".syncd-upload-0badc0de.87654321-new.txt", "someone else's, in flight")
+    h.remote_write(".syncd-upload-0123456789ab-parked.txt", "untagged: maybe a parked move")
+    assert h.sync().ok
+    assert h.remote_read("a.txt") == b"version two"
+    assert h.local_tree() == {"a.txt": b"version two"}
+    assert _temporaries(h) == [
+        "sync/.syncd-upload-0123456789ab-parked.txt",
+        "sync/.syncd-upload-0badc0de.87654321-new.txt",
+    ]
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_a_move_cut_off_between_its_two_calls_is_finished_not_duplicated(
+    h: Harness, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """Found by the crash campaign: the API moves and renames in two calls; a process killed
+    between them left the item halfway (its old name in the new folder), and the next sync
+    downloaded it there as a new item while uploading the local one: two copies. The next
+    plan now finishes the move from where the cloud holds it."""
+    if kind == "file":
+        h.write("a.txt", "moving")
+        src, dst = "a.txt", "d/b.txt"
+    else:
+        h.write("a/one.txt", "1")
+        h.write("a/two.txt", "22")
+        src, dst = "a", "d/b"
+    h.write("d/keep.txt", "k")
+    h.converge()
+
+    def cut_off(item_id: str, new_name: str) -> None:
+        raise CloudUnavailable("connection reset", target=item_id)
+
+    monkeypatch.setattr(h.client, "rename_file" if kind == "file" else "rename_folder", cut_off)
+    os.rename(h.root / src, h.root / dst)
+    assert not h.sync().ok
+    halfway = f"d/{src}"
+    assert f"sync/{halfway}" in h.emulator.listing()
+    monkeypatch.undo()
+    h.emulator.stats.reset()
+    # While the failed move waits to be retried, nothing of it is planned piecemeal: the
+    # halfway item is not downloaded as a new one, the local item not uploaded.
+    waiting = h.sync()
+    assert not waiting.counts, waiting.counts
+    assert not (h.root / halfway).exists()
+    h.clock_offset += 7200  # past the backoff
+    report = h.converge()
+    assert report.counts["move-cloud"] == 1
+    assert calls(h).get("upload", 0) == 0 and calls(h).get("download", 0) == 0
+    assert halfway not in h.remote_tree()
+    assert h.remote_read(f"{dst}/two.txt" if kind == "folder" else dst) in (b"22", b"moving")
+
+
+def test_an_item_moved_the_same_way_on_both_sides_is_only_re_keyed(h: Harness) -> None:
+    """Also what a crash between a move's last call and the commit of its result leaves
+    behind: the base still at the old path, both sides at the new one. Before, every file
+    was downloaded again to compare it."""
+    h.write("a/one.txt", "1")
+    h.write("b.txt", "b")
+    h.write("d/keep.txt", "k")
+    h.converge()
+    os.rename(h.root / "a", h.root / "d" / "a2")
+    h.emulator.move("sync/a", "sync/d/a2")
+    os.rename(h.root / "b.txt", h.root / "d" / "c.txt")
+    h.emulator.move("sync/b.txt", "sync/d/c.txt")
+    h.emulator.stats.reset()
+    h.converge()
+    counts = calls(h)
+    assert counts.get("upload", 0) == 0 and counts.get("download", 0) == 0, counts
+    assert counts.get("file_update", 0) == 0 and counts.get("folder_update", 0) == 0, counts
+    assert h.remote_tree() == {
+        "d": DIR,
+        "d/keep.txt": b"k",
+        "d/a2": DIR,
+        "d/a2/one.txt": b"1",
+        "d/c.txt": b"b",
+    }
+
+
+def test_a_move_that_failed_waits_whole_and_the_cloud_copy_is_not_deleted(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the fault campaign: a failed move backs off from its target path only, so
+    the next pass planned the source on its own, as a local delete: the cloud folder was
+    deleted (to be uploaded again from scratch once the backoff was over)."""
+    for i in range(5):
+        h.write(f"a/f{i}.txt", f"file {i}")
+    h.write("d/keep.txt", "k")
+    h.converge()
+
+    def refused(item_id: str, dest_id: str) -> None:
+        raise CloudUnavailable("connection reset", target=item_id)
+
+    monkeypatch.setattr(h.client, "move_folder", refused)
+    os.rename(h.root / "a", h.root / "d" / "a")
+    assert "d/a" in h.sync().failures
+    monkeypatch.undo()
+    h.emulator.stats.reset()
+    waiting = h.sync()
+    assert not waiting.counts, waiting.counts
+    assert h.remote_read("a/f3.txt") == b"file 3"  # still there, untouched
+    h.clock_offset += 7200
+    h.converge()
+    counts = calls(h)
+    assert counts.get("upload", 0) == 0 and counts.get("folder_delete", 0) == 0, counts
+    assert h.remote_read("d/a/f3.txt") == b"file 3"
+
+
+def test_a_moved_and_edited_file_whose_move_failed_gets_no_false_conflict(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the fault campaign: a move that went through in the cloud but failed on its
+    way back (here reading the moved file) waited to be retried, while the rest of the pass
+    dropped the source's base row ("gone on both sides"). The retry then saw two unrelated
+    new files of different sizes at the target: a conflict, with the old version keeping
+    the name and the user's edit as the conflicted copy."""
+    h.write("a.txt", "old")
+    h.write("d/keep.txt", "k")
+    h.converge()
+    os.rename(h.root / "a.txt", h.root / "d" / "b.txt")
+    (h.root / "d" / "b.txt").write_text("new and longer")  # moved, then edited in place
+    real_get_file = h.client.get_file
+    failed: list[str] = []
+
+    def fails_once(file_id: str) -> RemoteFile:
+        if not failed:
+            failed.append(file_id)
+            raise CloudUnavailable("connection reset", target=file_id)
+        return real_get_file(file_id)
+
+    monkeypatch.setattr(h.client, "get_file", fails_once)
+    assert not h.sync().ok
+    assert failed and "sync/d/b.txt" in h.emulator.listing()  # the move itself went through
+    monkeypatch.undo()
+    h.sync()  # while it waits
+    h.clock_offset += 7200
+    report = h.converge()
+    assert not report.conflicts
+    assert h.remote_tree() == {"d": DIR, "d/keep.txt": b"k", "d/b.txt": b"new and longer"}

@@ -10,7 +10,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    command = "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest -q"
+    command = (
+        "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]'"
+        " && .venv/bin/python -m pytest -q"
+    )
     assert command in readme
     assert command in ci
 

@@ -363,6 +363,49 @@ def test_remote_move_of_lookalike_files_is_not_guessed() -> None:
     assert world.local == {"b": "same", "c": "same"}
 
 
+def _overlapping_moves(actions: tuple[object, ...]) -> list[tuple[str, str]]:
+    moves = [a for a in actions if isinstance(a, MoveLocal | MoveRemote)]
+    mkdirs = [a.rel_path for a in actions if isinstance(a, MkdirLocal | MkdirRemote)]
+    paths = [(m.src, m.dst) for m in moves]
+    clashes = [
+        (p, q)
+        for i, move in enumerate(paths)
+        for other in paths[i + 1 :]
+        for p in move
+        for q in other
+        if p == q or p.startswith(q + "/") or q.startswith(p + "/")
+    ]
+    clashes += [(m.dst, d) for m in moves for d in mkdirs if m.dst == d]
+    return clashes
+
+
+def test_moves_into_a_folder_that_is_itself_moved_wait_for_the_next_pass() -> None:
+    """Found by the engine state machine: `b` deleted, `d.md` made (and given b's freed
+    inode, as ext4 does), `a` moved into it. That reads as b -> d.md plus a -> d.md/a; in one
+    plan the second move's mkdir of d.md collided with the first move's target."""
+    world = synced({"a": DIR, "b/a/a": DIR})
+    world.remove_local("b")
+    world.put_local("d.md", DIR)
+    reused = world.base["b"].inode
+    world.local_meta["d.md"] = LocalEntry(Kind.DIR, inode=reused)
+    world.move_local("a", "d.md/a")
+    plan = world.plan(POLICY)
+    assert not _overlapping_moves(plan.actions), plan
+    converge(world)
+    assert world.remote == {"d.md": DIR, "d.md/a": DIR}
+
+
+def test_a_file_moved_in_the_cloud_into_a_folder_moved_locally_follows_the_folder() -> None:
+    world = synced({"X": "x", "S/f": "F", "o": "o"})
+    world.move_local("S", "T")
+    world.move_remote("X", "S/y")
+    plan = world.plan(POLICY)
+    assert not _overlapping_moves(plan.actions), plan
+    converge(world)
+    # One move per pass: S -> T carries S/y along, then X is renamed locally to T/y.
+    assert world.local == {"o": "o", "T": DIR, "T/f": "F", "T/y": "x"}
+
+
 def test_row19_moved_to_two_places_keeps_both_never_deletes_both() -> None:
     world = synced({"a": "A"})
     world.move_local("a", "b")
