@@ -174,6 +174,7 @@ class PairEngine:
         self.base = self.store.load_base()
         self.retry_at = {f.rel_path: f.retry_at for f in self.store.failures()}
         self.check_root(dry_run=dry_run)
+        self._forget_unconfirmed_uploads(dry_run=dry_run)
         self.remote_side.temp_tag = (self.store.get_meta(MARKER_KEY) or "")[:8]
         self.load_selective()
         if not dry_run:
@@ -195,6 +196,27 @@ class PairEngine:
                 self.store.set_meta(REMOTE_ROOT_KEY, self.pair.remote_root)
                 self.store.set_meta(REMOTE_ROOT_ID_KEY, root_id)
         self.prepared = True
+
+    def _forget_unconfirmed_uploads(self, *, dry_run: bool) -> None:
+        """Uploads whose dates an earlier run never saw in a listing are not trusted.
+
+        Within a run, the listing right after a pass confirms an upload by id and size. If
+        the run stopped first, another client may have replaced the file with one of the
+        same size meanwhile: forgetting the base row makes the next plan compare contents
+        (equal: recorded; different: both kept), never trust a look-alike.
+        """
+        doubtful = {
+            path: None
+            for path, entry in self.base.items()
+            if entry.kind is Kind.FILE and not entry.remote_dates_known
+        }
+        if not doubtful:
+            return
+        log.info("%s: %d earlier uploads to confirm by content", self.pair.name, len(doubtful))
+        for path in doubtful:
+            del self.base[path]
+        if not dry_run:
+            self.store.apply(doubtful)
 
     def load_selective(self) -> bool:
         """Pick up `syncd exclude add/remove`; True if the excluded folders changed.

@@ -327,6 +327,7 @@ class _Context:
         outcome.base[rel_path] = BaseEntry.of(local, entry)
         outcome.local[rel_path] = local
         outcome.remote[rel_path] = entry
+        outcome.remote_fresh = entry.created != 0
         outcome.transferred = action.local.size
 
     def _fetch(self, rel_path: str, remote: RemoteEntry, action: Action) -> tuple[Path, str | None]:
