@@ -389,6 +389,10 @@ class _Outcome:
     remote_after: bool = False
 
 
+# The outcome of every path in sync: shared, and never given actions.
+_IN_SYNC = _Outcome(local_after=True, remote_after=True)
+
+
 class _Planner:
     def __init__(
         self,
@@ -409,14 +413,40 @@ class _Planner:
 
     def plan(self) -> list[Action]:
         paths = sorted(set(self.local) | set(self.base) | set(self.remote))
+        children = self.children
         for rel_path in paths:
-            self.children[parent_of(rel_path)].append(rel_path)
-        # Reverse sorted order visits every descendant before its folder.
+            children[rel_path.rpartition("/")[0]].append(rel_path)
+        # Reverse sorted order visits every descendant before its folder. Paths in sync on
+        # both sides (nearly all, on most passes) skip the table: they plan nothing, and a
+        # folder that exists on both sides stays whatever happens below it.
+        local, base, remote, outcomes = self.local, self.base, self.remote, self.outcomes
+        file, folder = Kind.FILE, Kind.DIR
         for rel_path in reversed(paths):
-            self.outcomes[rel_path] = self._decide(rel_path)
+            known = base.get(rel_path)
+            here = local.get(rel_path)
+            there = remote.get(rel_path)
+            if known is not None and here is not None and there is not None:
+                if known.kind is folder:
+                    if here.kind is folder and there.kind is folder:
+                        outcomes[rel_path] = _IN_SYNC
+                        continue
+                elif (
+                    here.kind is file
+                    and there.kind is file
+                    and here.mtime_ns == known.mtime_ns
+                    and here.size == known.size
+                    and here.inode == known.inode
+                    and there.modified == known.remote_modified
+                    and there.created == known.remote_created
+                    and there.size == known.size
+                    and (known.remote_created or known.remote_modified)
+                ):
+                    outcomes[rel_path] = _IN_SYNC
+                    continue
+            outcomes[rel_path] = self._decide(rel_path)
         actions: list[Action] = []
         for rel_path in paths:
-            actions.extend(self.outcomes[rel_path].actions)
+            actions.extend(outcomes[rel_path].actions)
         return actions
 
     # helpers ------------------------------------------------------------------------------
