@@ -11,24 +11,24 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
 from syncd.errors import StateError
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 from syncd.sync.model import BaseEntry, Kind
 
 metadata = sa.MetaData()
@@ -100,7 +100,14 @@ def migrations_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
+# The newest schema revision in `migrations/versions` (a test checks it against Alembic's
+# own view). Knowing it here lets an up-to-date DB open without importing Alembic at all.
+SCHEMA_HEAD = "0001"
+
+
 def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(migrations_dir()))
     if connection is not None:
@@ -109,6 +116,8 @@ def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -189,6 +198,11 @@ class Store:
     def _migrate(self) -> None:
         with self._engine.begin() as connection:
             current = self._revision(connection)
+            if current == SCHEMA_HEAD:
+                return
+            from alembic import command
+            from alembic.util.exc import CommandError
+
             head = head_revision()
             if current is not None and current != head and not self._known(current):
                 raise StateError(
@@ -203,9 +217,9 @@ class Store:
     def _check_revision(self) -> None:
         with self._engine.connect() as connection:
             current = self._revision(connection)
-        if current != head_revision():
+        if current != SCHEMA_HEAD:
             raise StateError(
-                f"{self.path}: state database has schema {current}, expected {head_revision()}"
+                f"{self.path}: state database has schema {current}, expected {SCHEMA_HEAD}"
                 " (start the daemon or run `syncd sync` once to migrate it)"
             )
 
@@ -219,6 +233,8 @@ class Store:
 
     @staticmethod
     def _known(revision: str) -> bool:
+        from alembic.script import ScriptDirectory
+
         script = ScriptDirectory.from_config(_alembic_config())
         return any(rev.revision == revision for rev in script.walk_revisions())
 
@@ -241,17 +257,27 @@ class Store:
     def load_base(self) -> dict[str, BaseEntry]:
         kinds = {kind.value: kind for kind in Kind}
         with self._engine.connect() as connection:
-            # Raw tuples: this runs over every synced path at start and is worth keeping lean.
-            rows = connection.exec_driver_sql(
-                "SELECT rel_path, kind, size, mtime_ns, inode, sha256, remote_id,"
-                " remote_created, remote_modified FROM entries"
-            )
-            return {
-                row[0]: BaseEntry(
-                    kinds[row[1]], row[2], row[3], row[4], row[5], row[6], row[7], row[8]
+            # The driver's own cursor, streamed: this runs over every synced path at start,
+            # and SQLAlchemy's buffered rows would hold a second copy of the whole table.
+            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.arraysize = 1000
+                cursor.execute(
+                    "SELECT rel_path, kind, size, mtime_ns, inode, sha256, remote_id,"
+                    " remote_created, remote_modified FROM entries"
                 )
-                for row in rows
-            }
+                # Paths and ids are interned: the scan and the listing produce equal strings
+                # for the same items, and one shared copy saves tens of MiB on big trees.
+                intern = sys.intern
+                rows: Iterable[tuple[Any, ...]] = cursor  # type: ignore[assignment]
+                return {
+                    intern(path): BaseEntry(
+                        kinds[kind], size, mtime, inode, sha, intern(rid), created, modified
+                    )
+                    for path, kind, size, mtime, inode, sha, rid, created, modified in rows
+                }
+            finally:
+                cursor.close()
 
     def count_entries(self) -> int:
         with self._engine.connect() as connection:

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import threading
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from syncd.sync.engine import action_name
 from syncd.sync.executor import Outcome
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
+
 from syncd.sync.model import (
     Action,
     Conflict,
@@ -107,6 +102,17 @@ class RichDisplay:
     """A terminal: totals for files and bytes with an ETA, and a bar per large transfer."""
 
     def __init__(self, console: Console | None = None) -> None:
+        # rich costs a noticeable share of start-up: only a terminal pays for it.
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         self.console = console or Console(stderr=True)
         self.progress = Progress(
             TextColumn("{task.description}"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any, BinaryIO, Self
@@ -227,24 +227,58 @@ class CloudClient:
         """The visible root (the app folder for an app with the `cloud` scope)."""
         return self.get_folder()
 
+    def iter_flat(
+        self,
+        folder_id: str | None = None,
+        *,
+        tree: bool = False,
+        page_size: int = 2000,
+        show_thumbnails: bool = False,
+    ) -> Iterator[FolderListing]:
+        """The pages of a folder's flat listing, as they come (no merging, no de-duplication).
+
+        Does not rely on how the server splits a page between files and subfolders: the
+        offset advances by the items received, and a short or empty page ends it. A caller
+        can turn each page into its own records and drop it, instead of holding a whole big
+        tree's parsed objects at once.
+        """
+        offset = 0
+        while True:
+            page = self.get_folder(
+                folder_id,
+                flat=True,
+                tree=tree,
+                limit=page_size,
+                offset=offset,
+                show_thumbnails=show_thumbnails,
+            )
+            yield page
+            received = len(page.files) + len(page.subfolders)
+            if received < page_size or received == 0:
+                return
+            offset += received
+
     def list_flat(
-        self, folder_id: str | None = None, *, tree: bool = False, page_size: int = 2000
+        self,
+        folder_id: str | None = None,
+        *,
+        tree: bool = False,
+        page_size: int = 2000,
+        show_thumbnails: bool = False,
     ) -> FolderListing:
         """The whole subtree of a folder in one `FolderListing`, merged from pages.
 
-        Does not rely on how the server splits a page between files and subfolders: the
-        offset advances by the items received, a short page ends it, items are de-duplicated
-        by id. A tree that changes while it is paged may come out incomplete; poll again.
-        Files get `parent_id` from their id when the listing gives none (see `ids.py`).
+        Items are de-duplicated by id (a tree that changes while it is paged may repeat or
+        miss some: poll again). Files get `parent_id` from their id when the listing gives
+        none (see `ids.py`). `show_thumbnails` asks for the files' download URLs too.
         """
         files: dict[str, RemoteFile] = {}
         folders: dict[str, RemoteFolderRef] = {}
-        offset = 0
         first: FolderListing | None = None
-        while True:
-            page = self.get_folder(folder_id, flat=True, tree=tree, limit=page_size, offset=offset)
+        for page in self.iter_flat(
+            folder_id, tree=tree, page_size=page_size, show_thumbnails=show_thumbnails
+        ):
             first = first or page
-            received = len(page.files) + len(page.subfolders)
             new = 0
             for f in page.files:
                 new += f.id not in files
@@ -252,9 +286,9 @@ class CloudClient:
             for d in page.subfolders:
                 new += d.id not in folders
                 folders.setdefault(d.id, d)
-            if received < page_size or new == 0:
-                break
-            offset += received
+            if new == 0:
+                break  # the server ignored the offset: everything is here already
+        assert first is not None
         known = set(folders) | {first.id}
         return FolderListing(
             id=first.id,

@@ -49,7 +49,14 @@ def folder_get(call: Call) -> Reply:
     store = call.app.store
     with store.lock:
         folder = _folder(call, call.params["id"]) if call.params.get("id") else view_root
-        folders, files = collect(folder, query)
+        # Paging a big flat listing walks and sorts the tree once, not once per page.
+        key = (folder.id, view_root.id, query.flat, query.tree, query.file_type, store.version)
+        cached = store.listing_cache
+        if cached is not None and cached[0] == key:
+            folders, files = cached[1]  # type: ignore[misc]
+        else:
+            folders, files = collect(folder, query)
+            store.listing_cache = (key, (folders, files))
         prefix = folder_prefix(folder)
         parent_prefix = folder_prefix(folder.parent) if folder.parent else ""
         name = folder.name

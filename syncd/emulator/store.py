@@ -26,6 +26,9 @@ class Store:
         self.root = Folder("", None)
         self.used = 0
         self._log = log
+        # Bumped by every change: lets a paged listing reuse the tree walk of its first page.
+        self.version = 0
+        self.listing_cache: tuple[object, object] | None = None
 
     # -- lookup ---------------------------------------------------------------------------
 
@@ -234,6 +237,8 @@ class Store:
             self.used -= f.size
 
     def _journal(self, record: Record) -> None:
+        self.version += 1
+        self.listing_cache = None
         if self._log is not None:
             self._log(record)
 

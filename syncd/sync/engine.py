@@ -60,7 +60,7 @@ REMOTE_ROOT_ID_KEY = "remote_root_id"
 LAST_SYNC_KEY = "last_sync"
 SELECTIVE_KEY = "selective_excludes"
 # Big pages keep a poll to a few calls; the listing of one page is parsed and dropped.
-PAGE_SIZE = 20_000
+PAGE_SIZE = 10_000
 _COMMIT_EVERY = 0.25  # seconds: results are batched into one transaction this often
 _MAX_BACKOFF = 3600.0
 # Another computer's upload temporary this old is orphaned too: a replace renames its

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from sys import intern
 
 from syncd.errors import PathError
 from syncd.sync.excludes import Excludes
@@ -226,7 +227,7 @@ def _walk(
             continue
         for item in listing:
             name = item.name
-            rel_path = f"{current}/{name}" if current else name
+            rel_path = intern(f"{current}/{name}" if current else name)  # see store.load_base
             problem = name_problem(name)
             if problem is not None:
                 result.unreadable.add(rel_path)

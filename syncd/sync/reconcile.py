@@ -409,10 +409,14 @@ class _Planner:
         self.skip = skip
         self.outcomes: dict[str, _Outcome] = {}
         self.children: dict[str, list[str]] = defaultdict(list)
-        self.taken: set[str] = set(local) | set(remote) | set(base)
+        # Every path any side knows (one set, grown in place: big trees make copies count);
+        # conflicted-copy names are added as they are chosen.
+        self.taken: set[str] = set(base)
+        self.taken.update(local)
+        self.taken.update(remote)
 
     def plan(self) -> list[Action]:
-        paths = sorted(set(self.local) | set(self.base) | set(self.remote))
+        paths = sorted(self.taken)
         children = self.children
         for rel_path in paths:
             children[rel_path.rpartition("/")[0]].append(rel_path)

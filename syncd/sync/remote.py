@@ -9,14 +9,15 @@ everything below it, and reported: it is never "fixed" and never read as deleted
 from __future__ import annotations
 
 import posixpath
+import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from syncd.cloud.client import CloudClient
 from syncd.cloud.errors import AlreadyExists, NotFound
 from syncd.cloud.ids import parent_id_of
-from syncd.cloud.models import FolderListing, RemoteFile
+from syncd.cloud.models import FolderListing, RemoteFile, RemoteFolderRef
 from syncd.cloud.paths import PathResolver
 from syncd.cloud.transfer import UploadSource
 from syncd.errors import PathError, RootGuardError
@@ -56,58 +57,135 @@ class RemoteScan:
     temporaries: dict[str, RemoteEntry] = field(default_factory=dict)
 
 
+# One file of a listing, as the snapshot needs it: (id, name, size, created, modified,
+# parent id or None, download URL or None). Plain tuples: a poll of a big tree holds 100,000
+# of them at once, and a parsed `RemoteFile` (two datetimes, a metadata dict) weighs 3x more.
+FileRow = tuple[str, str, int, int, int, "str | None", "str | None"]
+
+
+def file_row(item: RemoteFile) -> FileRow:
+    return (
+        sys.intern(item.id),
+        item.name,
+        item.size,
+        int(item.creation_date.timestamp()),
+        int(item.last_update_date.timestamp()),
+        item.parent_id,
+        item.download_url,
+    )
+
+
 def snapshot_from_listing(listing: FolderListing, excludes: Excludes) -> RemoteScan:
     """Turn a flat listing of the pair's remote folder into rel_path -> entry."""
-    scan = RemoteScan(root_id=listing.id)
-    folder_paths: dict[str, str | None] = {listing.id: ""}
-    children: dict[str, list[tuple[str, str]]] = {}
-    for folder in listing.subfolders:
-        children.setdefault(folder.parent_id, []).append((folder.id, folder.name))
-    # Walk down from the root: a folder is placed only once its parent is, so an item with a
-    # bad name hides its whole subtree, and a cycle or an orphan never gets a path.
-    stack = [listing.id]
-    while stack:
-        parent_id = stack.pop()
-        parent_path = folder_paths[parent_id]
-        for folder_id, name in children.get(parent_id, ()):
-            if folder_id in folder_paths:
+    return build_snapshot(
+        listing.id, listing.subfolders, (file_row(f) for f in listing.files), excludes
+    )
+
+
+def build_snapshot(
+    root_id: str,
+    subfolders: Iterable[RemoteFolderRef],
+    files: Iterable[FileRow],
+    excludes: Excludes,
+) -> RemoteScan:
+    """Paths from names along the parent chain; bad names hide their subtree (see above)."""
+    builder = SnapshotBuilder(root_id, excludes)
+    builder.add_folders(subfolders)
+    builder.add_files(files)
+    return builder.finish()
+
+
+class SnapshotBuilder:
+    """Builds a `RemoteScan` from listing pages in any order, converting what it can at once.
+
+    A folder gets its path when its parent has one (so a bad name hides its whole subtree,
+    and a cycle or an orphan never gets a path); a file, when its folder has one. What
+    arrives before its parent waits. Services that list folders first (the emulator does)
+    never make anything wait, so a big poll never holds all its rows at once.
+    """
+
+    def __init__(self, root_id: str, excludes: Excludes) -> None:
+        self.scan = RemoteScan(root_id=root_id)
+        self.excludes = excludes
+        # folder id -> rel_path, or None for a folder whose subtree is not synced
+        self.folder_paths: dict[str, str | None] = {root_id: ""}
+        self.waiting_folders: dict[str, list[tuple[str, str]]] = {}
+        self.waiting_files: dict[str, list[FileRow]] = {}
+        self.orphans: list[FileRow] = []
+
+    def add_folders(self, folders: Iterable[RemoteFolderRef]) -> None:
+        for folder in folders:
+            if folder.id in self.folder_paths:
                 continue
-            rel_path = _child_path(parent_path, name, scan)
-            if rel_path is not None and excludes.excluded(rel_path, True):
+            if folder.parent_id in self.folder_paths:
+                self._place(folder.id, folder.name, folder.parent_id)
+            else:
+                self.waiting_folders.setdefault(folder.parent_id, []).append(
+                    (folder.id, folder.name)
+                )
+
+    def _place(self, folder_id: str, name: str, parent_id: str) -> None:
+        stack = [(folder_id, name, parent_id)]
+        scan = self.scan
+        while stack:
+            folder_id, name, parent_id = stack.pop()
+            if folder_id in self.folder_paths:
+                continue
+            rel_path = _child_path(self.folder_paths[parent_id], name, scan)
+            if rel_path is not None and self.excludes.excluded(rel_path, True):
                 rel_path = None
             if rel_path is not None and rel_path in scan.entries:
                 scan.notes.append(f"{rel_path}: two remote items share this name; skipped")
                 scan.hidden.add(rel_path)
                 scan.entries.pop(rel_path)
                 rel_path = None
-            # None marks a subtree that is not synced; its descendants inherit that quietly.
-            folder_paths[folder_id] = rel_path
+            self.folder_paths[folder_id] = rel_path
             if rel_path is not None:
                 scan.entries[rel_path] = folder_entry(folder_id)
-            stack.append(folder_id)
-    for item in listing.files:
-        file_parent = item.parent_id or parent_id_of(item.id)
-        if file_parent is None or file_parent not in folder_paths:
-            scan.notes.append(f"{item.name!r}: cannot tell which folder it is in; skipped")
-            continue
-        parent_path = folder_paths[file_parent]
-        if parent_path is None:
-            continue  # under a hidden, excluded or unnamed folder
-        rel_path = _child_path(parent_path, item.name, scan)
-        if rel_path is not None and item.name.startswith(TEMP_PREFIX):
-            scan.temporaries[rel_path] = remote_entry(item)
-            continue
-        if rel_path is None or excludes.excluded(rel_path, False):
-            continue
-        if rel_path in scan.entries:
-            scan.notes.append(f"{rel_path}: a remote file and folder share this name; skipped")
-            scan.hidden.add(rel_path)
-            scan.entries.pop(rel_path)
-            continue
-        scan.entries[rel_path] = remote_entry(item)
-        if item.download_url:
-            scan.urls[rel_path] = item.download_url
-    return scan
+            for child_id, child_name in self.waiting_folders.pop(folder_id, ()):
+                stack.append((child_id, child_name, folder_id))
+            self.add_files(self.waiting_files.pop(folder_id, ()))
+
+    def add_files(self, files: Iterable[FileRow]) -> None:
+        folder_paths = self.folder_paths
+        scan = self.scan
+        entries = scan.entries
+        excludes = self.excludes
+        for row in files:
+            file_id, name, size, created, modified, listed_parent, url = row
+            file_parent = listed_parent or parent_id_of(file_id)
+            if file_parent is None:
+                self.orphans.append(row)
+                continue
+            if file_parent not in folder_paths:
+                self.waiting_files.setdefault(file_parent, []).append(row)
+                continue
+            parent_path = folder_paths[file_parent]
+            if parent_path is None:
+                continue  # under a hidden, excluded or unnamed folder
+            rel_path = _child_path(parent_path, name, scan)
+            entry = RemoteEntry(Kind.FILE, file_id, size, created, modified)
+            if rel_path is not None and name.startswith(TEMP_PREFIX):
+                scan.temporaries[rel_path] = entry
+                continue
+            if rel_path is None or excludes.excluded(rel_path, False):
+                continue
+            if rel_path in entries:
+                if entries[rel_path].id == file_id:
+                    continue  # the same file twice: pages overlapped while the tree changed
+                scan.notes.append(f"{rel_path}: a remote file and folder share this name; skipped")
+                scan.hidden.add(rel_path)
+                entries.pop(rel_path)
+                continue
+            entries[rel_path] = entry
+            if url:
+                scan.urls[rel_path] = url
+
+    def finish(self) -> RemoteScan:
+        """Everything still waiting has no known folder: report it, never guess."""
+        for row in [*self.orphans, *(r for rows in self.waiting_files.values() for r in rows)]:
+            self.scan.notes.append(f"{row[1]!r}: cannot tell which folder it is in; skipped")
+        return self.scan
 
 
 def _child_path(parent_path: str | None, name: str, scan: RemoteScan) -> str | None:
@@ -120,7 +198,7 @@ def _child_path(parent_path: str | None, name: str, scan: RemoteScan) -> str | N
         if "/" not in name and "\0" not in name and name not in ("", ".", ".."):
             scan.hidden.add(posixpath.join(parent_path, name))
         return None
-    return posixpath.join(parent_path, name) if parent_path else name
+    return sys.intern(f"{parent_path}/{name}" if parent_path else name)  # see store.load_base
 
 
 def temp_name(name: str, tag: str = "") -> str:
@@ -171,10 +249,22 @@ class RemoteSide:
         self.root_id = folder.id
         return folder.id
 
-    def scan(self, excludes: Excludes, *, page_size: int) -> RemoteScan:
+    def scan(self, excludes: Excludes, *, page_size: int, with_urls: bool = False) -> RemoteScan:
+        """One flat listing of the pair's folder, page by page: each page is turned into
+        compact rows and dropped before the next arrives."""
         assert self.root_id is not None, "resolve_root first"
-        listing = self.client.list_flat(self.root_id, page_size=page_size)
-        return snapshot_from_listing(listing, excludes)
+        builder = SnapshotBuilder(self.root_id, excludes)
+        previous: tuple[str, ...] = ()
+        for page in self.client.iter_flat(
+            self.root_id, page_size=page_size, show_thumbnails=with_urls
+        ):
+            head = tuple(f.id for f in page.subfolders[:1]) + tuple(f.id for f in page.files[:1])
+            if head and head == previous:
+                break  # the server ignored the offset: everything is here already
+            previous = head
+            builder.add_folders(page.subfolders)
+            builder.add_files(file_row(item) for item in page.files)
+        return builder.finish()
 
     # --- composite operations ----------------------------------------------------------
 

@@ -110,3 +110,9 @@ def test_failures_count_up_and_clear(tmp_path: Path) -> None:
         assert (failure.attempts, failure.message, failure.retry_at) == (2, "boom again", 20.0)
         store.clear_failures(["a"])
         assert store.failures() == []
+
+
+def test_the_known_schema_head_is_alembic_s_head() -> None:
+    from syncd.store import SCHEMA_HEAD
+
+    assert head_revision() == SCHEMA_HEAD
