@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -191,6 +192,10 @@ class Watcher:
 def _default_observer() -> ObserverLike:
     from watchdog.observers import Observer
 
+    # A folder moved within the tree (into our trash, say) keeps its inotify watch, and
+    # watchdog warns when it re-registers the same callback on it. The callback is simply
+    # replaced, so the warning is noise on stderr (and an error under strict filters).
+    warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
     return Observer()
 
 
