@@ -198,7 +198,12 @@ def test_daemon_exits_78_when_the_root_vanishes_and_deletes_nothing(
     notify = NotifySocket(tmp_path / "notify.sock")
     proc = start_daemon(config, notify)
     try:
-        wait_for(lambda: _remote_bytes(emu, "f2.txt") == b"2", 30, "the first sync")
+        # All three, or the rename could race an upload still reading its file.
+        wait_for(
+            lambda: all(_remote_bytes(emu, f"f{i}.txt") == str(i).encode() for i in range(3)),
+            30,
+            "the first sync",
+        )
         local.rename(tmp_path / "moved-away")
         code = proc.wait(timeout=30)
     finally:
