@@ -223,7 +223,8 @@ class PairRunner:
             engine.scan_local(hints)
         if remote is not None and not engine.set_remote(*remote):
             self.want_poll.set()
-        if not full and not hints and remote is None and not engine.remote_stale:
+        news = hints or (remote is not None and engine.remote_changed)
+        if not full and not news and not engine.remote_stale and not engine.retry_due():
             if self.status.state in (PAUSED, STARTING):
                 self._set(IDLE)
             return

@@ -18,13 +18,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from syncd.cloud.errors import CloudError, NotFound, QuotaExceeded
 from syncd.config import PairConfig, SyncOptions
-from syncd.errors import NeedsUserError, PathError, RootGuardError, TransientError
+from syncd.errors import NeedsUserError, PathError, RootGuardError, SyncdError, TransientError
 from syncd.store import Store
 from syncd.sync import localfs
 from syncd.sync.excludes import Excludes
@@ -63,6 +64,8 @@ SELECTIVE_KEY = "selective_excludes"
 PAGE_SIZE = 10_000
 _COMMIT_EVERY = 0.25  # seconds: results are batched into one transaction this often
 _MAX_BACKOFF = 3600.0
+# From this many downloads in one plan, one listing with URLs replaces a GET per file.
+_BULK_DOWNLOADS = 32
 # Another computer's upload temporary this old is orphaned too: a replace renames its
 # temporary seconds after the upload ends (the file only appears once fully uploaded).
 _FOREIGN_TEMP_AGE = 24 * 3600.0
@@ -165,6 +168,7 @@ class PairEngine:
         self.retry_at: dict[str, float] = {}
         self.remote_generation = 0
         self.remote_stale = True
+        self.remote_changed = True
         self.prepared = False
 
     # --- setting up ----------------------------------------------------------------------
@@ -306,6 +310,16 @@ class PairEngine:
         self.unreadable |= found.unreadable
         self.partials |= found.partials
 
+    def scan_both(self) -> None:
+        """Scan the disk while the cloud is listed: the listing mostly waits on the network
+        and the scan on the disk, so side by side they take about as long as the longer."""
+        generation = self.remote_generation
+        with ThreadPoolExecutor(1, thread_name_prefix="syncd-list") as pool:
+            listing = pool.submit(self.fetch_remote)
+            self.scan_local()
+            scan = listing.result()
+        self.set_remote(scan, generation)
+
     def poll_remote(self) -> None:
         self.set_remote(self.fetch_remote(), self.remote_generation)
 
@@ -325,6 +339,9 @@ class PairEngine:
         if generation != self.remote_generation:
             self.remote_stale = True
             return False
+        # The daemon lists the cloud every minute; most listings change nothing, and a pass
+        # over a big unchanged tree is then pure waste.
+        self.remote_changed = scan.entries != self.remote or scan.hidden != self.hidden
         self.remote = scan.entries
         self.urls = scan.urls
         self.hidden = scan.hidden
@@ -333,6 +350,11 @@ class PairEngine:
             log.warning("%s: cloud: %s", self.pair.name, note)
         self.remote_stale = False
         return True
+
+    def retry_due(self) -> bool:
+        """Has a failed path's retry time come (so a pass is worth it even with no change)?"""
+        now = self.clock()
+        return any(when <= now for when in self.retry_at.values())
 
     # --- planning ------------------------------------------------------------------------
 
@@ -357,6 +379,7 @@ class PairEngine:
         """Check and apply one plan; True if anything changed (so another pass may help)."""
         if not allow_mass_delete:
             check_mass_delete(plan, self.base, max_percent=self.options.max_delete_percent)
+        self._fetch_download_urls(plan)
         batch = _Batch(self.store, self.clock)
         progress = False
         rescan: set[str] = set()
@@ -391,6 +414,33 @@ class PairEngine:
                 raise error
             report.offline = str(error)
         return progress
+
+    def _fetch_download_urls(self, plan: Plan) -> None:
+        """Many downloads: one listing that carries download URLs beats a GET per file.
+
+        Listings leave URLs out unless asked (they weigh on every poll of a big tree), so a
+        plan that downloads a good share of the tree asks once for a listing with them.
+        """
+        wanted = [
+            action.rel_path
+            for action in plan.actions
+            if isinstance(action, Download | Conflict) and action.rel_path not in self.urls
+        ]
+        if len(wanted) < _BULK_DOWNLOADS or len(wanted) * 20 < len(self.remote):
+            return
+        try:
+            listing = self.remote_side.scan(self.excludes, page_size=PAGE_SIZE, with_urls=True)
+        except SyncdError as exc:
+            log.info(
+                "%s: no listing with download URLs (%s); one GET per file", self.pair.name, exc
+            )
+            return
+        for rel_path in wanted:
+            url = listing.urls.get(rel_path)
+            current = listing.entries.get(rel_path)
+            # Only for the very version the plan downloads: anything else is planned again.
+            if url and current is not None and current == self.remote.get(rel_path):
+                self.urls[rel_path] = url
 
     def _absorb(
         self, outcome: Outcome, batch: _Batch, report: SyncReport, rescan: set[str]
@@ -528,8 +578,7 @@ class PairEngine:
             self.prepare(dry_run=dry_run)
         else:
             self.check_root()
-        self.scan_local()
-        self.poll_remote()
+        self.scan_both()
         if dry_run:
             report.plan = self.plan()
             return report
