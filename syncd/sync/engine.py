@@ -12,6 +12,7 @@ the disk, so the rescan the watcher triggers plans nothing.
 from __future__ import annotations
 
 import logging
+import posixpath
 import random
 import socket
 import threading
@@ -66,6 +67,8 @@ _COMMIT_EVERY = 0.25  # seconds: results are batched into one transaction this o
 _MAX_BACKOFF = 3600.0
 # From this many downloads in one plan, one listing with URLs replaces a GET per file.
 _BULK_DOWNLOADS = 32
+# Actions that change the local disk: their results are made durable before committed.
+_WRITES_LOCALLY = (Download, Conflict, MkdirLocal, MoveLocal, DeleteLocal)
 # Another computer's upload temporary this old is orphaned too: a replace renames its
 # temporary seconds after the upload ends (the file only appears once fully uploaded).
 _FOREIGN_TEMP_AGE = 24 * 3600.0
@@ -380,7 +383,7 @@ class PairEngine:
         if not allow_mass_delete:
             check_mass_delete(plan, self.base, max_percent=self.options.max_delete_percent)
         self._fetch_download_urls(plan)
-        batch = _Batch(self.store, self.clock)
+        batch = _Batch(self.store, self.clock, self.root)
         progress = False
         rescan: set[str] = set()
         abort: list[BaseException] = []
@@ -400,6 +403,7 @@ class PairEngine:
                 self.executor.stop_run.set()
 
         self.executor.stop_run.clear()
+        self.executor.partial_folders |= {posixpath.dirname(p) for p in self.partials}
         try:
             self.executor.run(plan, self.base, self.remote, self.urls, take)
         finally:
@@ -468,6 +472,8 @@ class PairEngine:
                     self.remote[path] = remote_entry
         rescan |= outcome.rescan
         batch.base.update(outcome.base)
+        if outcome.ok and isinstance(action, _WRITES_LOCALLY):
+            batch.durable = True
         if outcome.conflict is not None:
             batch.conflicts.append(outcome.conflict)
             report.conflicts.append(outcome.conflict[0])
@@ -601,13 +607,15 @@ class _Batch:
     them share one transaction.
     """
 
-    def __init__(self, store: Store, clock: Callable[[], float]) -> None:
+    def __init__(self, store: Store, clock: Callable[[], float], root: Path) -> None:
         self.store = store
+        self.root = root
         self.clock = clock
         self.base: dict[str, BaseEntry | None] = {}
         self.conflicts: list[tuple[str, str, str]] = []
         self.cleared: list[str] = []
         self.retries: dict[str, float] = {}
+        self.durable = False  # local files or folders changed since the last commit
         self.last = clock()
 
     def record_failure(self, rel_path: str, action: str, message: str) -> int:
@@ -623,6 +631,11 @@ class _Batch:
 
     def flush(self) -> None:
         self.last = self.clock()
+        if self.durable:
+            # What the base rows say was written must be on the disk before they are:
+            # otherwise a power cut turns a half-written download into a "local edit".
+            localfs.sync_filesystem(self.root)
+            self.durable = False
         if self.base:
             self.store.apply(self.base)
             self.base = {}

@@ -17,6 +17,7 @@ import posixpath
 import shutil
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -87,6 +88,34 @@ class Outcome:
         return self.error is None and not self.stale
 
 
+class DiskRoom:
+    """What the last free-space measure left for downloads, spent by small downloads so
+    that not every file costs a statfs; measured again after a second or a big file."""
+
+    MAX_AGE = 1.0
+    SMALL = 1 << 20
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._room = 0
+        self._at = -self.MAX_AGE
+
+    def take(self, incoming: int) -> bool:
+        """Spend `incoming` bytes of the known room; False when it must be measured."""
+        with self._lock:
+            fresh = self._clock() - self._at < self.MAX_AGE
+            if incoming > self.SMALL or not fresh or self._room < incoming:
+                return False
+            self._room -= incoming
+            return True
+
+    def measured(self, room: float) -> None:
+        with self._lock:
+            self._room = int(room)
+            self._at = self._clock()
+
+
 @dataclass
 class Limits:
     up: TokenBucket = field(default_factory=TokenBucket)
@@ -141,6 +170,10 @@ class Executor:
         self.pause_downloads = False
         self.min_free_space = min_free_space
         self.min_free_percent = min_free_percent
+        self.disk_room = DiskRoom()
+        # Folders (rel paths) that may hold partial downloads: the engine sets them from its
+        # scan, and a download that stops short adds its own.
+        self.partial_folders: set[str] = set()
         # Observers for progress displays; called from transfer threads.
         self.on_start: Callable[[Action], None] | None = None
         self.on_bytes: Callable[[Action, int], None] | None = None
@@ -330,8 +363,12 @@ class _Context:
         outcome.remote_fresh = entry.created != 0
         outcome.transferred = action.local.size
 
-    def _fetch(self, rel_path: str, remote: RemoteEntry, action: Action) -> tuple[Path, str | None]:
-        """Download `remote` into the partial file beside `rel_path`; return it and its hash.
+    def _fetch(
+        self, rel_path: str, remote: RemoteEntry, action: Action
+    ) -> tuple[Path, str | None, os.stat_result]:
+        """Download `remote` into the partial file beside `rel_path`; return it, its hash and
+        its stat (taken before it is renamed into place, which changes neither). It reaches
+        the disk before its base is committed: see `localfs.sync_filesystem`.
 
         The partial's name carries the remote version, so a download cut short (a crash, a
         stop, the network) resumes with a Range request if, and only if, the cloud still
@@ -340,11 +377,13 @@ class _Context:
         if self.x.pause_downloads:
             raise LowDiskSpace(rel_path, "downloads are paused: the local disk is nearly full")
         parent = localfs.checked_parent(self.root, rel_path)
-        if not parent.is_dir():
-            raise PathError(rel_path, "its local folder is missing")
         partial = localfs.partial_path(self.root, rel_path, version=remote.fingerprint_tag())
-        localfs.remove_other_partials(partial)
-        offset = _resumable_size(partial, remote.size)
+        folder = posixpath.dirname(rel_path)
+        # Most folders hold no partial: looking for one costs a directory listing per file.
+        offset = 0
+        if folder in self.x.partial_folders:
+            localfs.remove_other_partials(partial)
+            offset = _resumable_size(partial, remote.size)
         self._check_disk(rel_path, parent, remote.size - offset)
         url = self.urls.get(rel_path)
         source: str | RemoteFile = remote.id
@@ -358,7 +397,7 @@ class _Context:
         flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | (0 if offset else os.O_TRUNC)
         fd = os.open(partial, flags, 0o644)
         try:
-            with os.fdopen(fd, "r+b") as handle:
+            with open(fd, "r+b", buffering=0) as handle:
                 writer = HashingWriter.resuming(handle, offset)
                 if offset:
                     log.info("%s: resuming the download at byte %d", rel_path, offset)
@@ -368,36 +407,43 @@ class _Context:
                     offset=offset,
                     progress=self._progress(self.x.limits.down, action),
                 )
-                handle.flush()
-                os.fsync(handle.fileno())
-            if size != remote.size or os.path.getsize(partial) != remote.size:
+                if remote.modified:
+                    os.utime(fd, (remote.modified, remote.modified))
+                st = os.fstat(fd)
+            if size != remote.size or st.st_size != remote.size:
                 raise Stale("changed in the cloud meanwhile (size differs)")
-            if remote.modified:
-                os.utime(partial, (remote.modified, remote.modified))
         except (Stale, NotFound):
             _unlink_quietly(partial)  # that version is gone: nothing to resume
             raise
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
                 _unlink_quietly(partial)  # a partial must not keep the disk full
+            else:
+                self.x.partial_folders.add(folder)
             raise
-        return partial, writer.sha256()
+        except BaseException:
+            self.x.partial_folders.add(folder)  # kept for a resume
+            raise
+        return partial, writer.sha256(), st
 
     def _check_disk(self, rel_path: str, folder: Path, incoming: int) -> None:
-        usage = shutil.disk_usage(folder)
-        reserve = max(self.x.min_free_space, usage.total * self.x.min_free_percent / 100)
-        if usage.free - incoming < reserve:
-            self.x.pause_downloads = True
-            raise LowDiskSpace(
-                rel_path,
-                f"downloads are paused: {incoming} more bytes would leave less than "
-                f"{int(reserve)} bytes free on the local disk",
-            )
+        if not self.x.disk_room.take(incoming):
+            usage = shutil.disk_usage(folder)
+            reserve = max(self.x.min_free_space, usage.total * self.x.min_free_percent / 100)
+            room = usage.free - reserve
+            self.x.disk_room.measured(room - incoming)
+            if room < incoming:
+                self.x.pause_downloads = True
+                raise LowDiskSpace(
+                    rel_path,
+                    f"downloads are paused: {incoming} more bytes would leave less than "
+                    f"{int(reserve)} bytes free on the local disk",
+                )
 
     def _download(self, action: Download, outcome: Outcome) -> None:
         rel_path = action.rel_path
         self._check_local(rel_path, action.replace)
-        partial, sha256 = self._fetch(rel_path, action.remote, action)
+        partial, sha256, st = self._fetch(rel_path, action.remote, action)
         try:
             self._check_local(rel_path, action.replace)
             target = self._path(rel_path)
@@ -407,11 +453,7 @@ class _Context:
         except BaseException:
             _unlink_quietly(partial)
             raise
-        localfs.fsync_dir(target.parent)
-        local = localfs.stat_entry(target)
-        if local is None or local.kind is not Kind.FILE:
-            raise Stale("vanished right after download")
-        local = LocalEntry(Kind.FILE, local.size, local.mtime_ns, local.inode, sha256)
+        local = LocalEntry(Kind.FILE, st.st_size, st.st_mtime_ns, st.st_ino, sha256)
         outcome.base[rel_path] = BaseEntry.of(local, action.remote)
         outcome.local[rel_path] = local
         outcome.transferred = action.remote.size
@@ -585,7 +627,7 @@ class _Context:
         partial: Path | None = None
         sha256: str | None = None
         if remote_is_file and action.loser == "local":
-            partial, sha256 = self._fetch(rel_path, action.remote, action)
+            partial, sha256, _ = self._fetch(rel_path, action.remote, action)
         try:
             if action.compare_first and partial is not None and local.kind is Kind.FILE:
                 local_hash = action.local.sha256 or localfs.hash_file(self._path(rel_path))

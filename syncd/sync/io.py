@@ -90,6 +90,8 @@ class HashingWriter:
     def resuming(cls, handle: BinaryIO, offset: int) -> HashingWriter:
         """Continue after the first `offset` bytes already in `handle` (hashed first)."""
         writer = cls(handle)
+        if offset == 0:
+            return writer
         handle.seek(0)
         remaining = offset
         while remaining > 0:

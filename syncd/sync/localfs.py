@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import os
 import stat
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -313,12 +314,38 @@ def remove_other_partials(partial: Path) -> None:
                 os.unlink(item.path)
 
 
-def fsync_dir(path: Path) -> None:
+def sync_filesystem(path: Path) -> None:
+    """Flush all that was written to the filesystem holding `path` to the disk (syncfs(2)).
+
+    The engine calls it once per commit of base rows instead of an fsync per downloaded
+    file and per folder: the same guarantee for what the commit records, for one journal
+    flush instead of thousands. Where syncfs is missing, sync(2) does the same for all.
+    """
+    syncfs = _syncfs()
+    if syncfs is None:
+        os.sync()
+        return
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.fsync(fd)
+        if syncfs(fd) != 0:
+            import ctypes
+
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code), str(path))
     finally:
         os.close(fd)
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        function: Callable[[int], int] = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    return function
 
 
 def state_dir(root: Path) -> Path:
