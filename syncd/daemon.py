@@ -69,6 +69,8 @@ class PairRunner:
         watcher_factory: Callable[[PairRunner], Watcher] | None = None,
     ) -> None:
         self.engine = engine
+        # It lists the cloud every poll interval: unchanged pages are not decoded again.
+        engine.remote_side.remember_listings = True
         self.name = engine.pair.name
         self.debounce_s = debounce_s
         self.full_rescan_s = full_rescan_s

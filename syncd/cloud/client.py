@@ -12,10 +12,11 @@ Thread-safe: the sync engine runs parallel transfers through one client. Size
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any, BinaryIO, Self
@@ -34,7 +35,14 @@ from syncd.cloud.errors import (
     ServerError,
     TransferIncomplete,
 )
-from syncd.cloud.models import FolderListing, ItemRef, RemoteFile, RemoteFolderRef, UploadResult
+from syncd.cloud.models import (
+    FlatPage,
+    FolderListing,
+    ItemRef,
+    RemoteFile,
+    RemoteFolderRef,
+    UploadResult,
+)
 from syncd.cloud.retry import RetryPolicy
 from syncd.cloud.session import CloudSession
 from syncd.cloud.settings import CloudSettings
@@ -204,6 +212,30 @@ class CloudClient:
         restricted_mode: bool = False,
     ) -> FolderListing:
         """`GET /folders/{id}` (the visible root when `folder_id` is None)."""
+        response = self._get_folder_response(
+            folder_id,
+            flat=flat,
+            tree=tree,
+            show_thumbnails=show_thumbnails,
+            filter=filter,
+            limit=limit,
+            offset=offset,
+            restricted_mode=restricted_mode,
+        )
+        return parse_folder(self._session.json(response), flat=flat)
+
+    def _get_folder_response(
+        self,
+        folder_id: str | None,
+        *,
+        flat: bool = False,
+        tree: bool = False,
+        show_thumbnails: bool = False,
+        filter: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        restricted_mode: bool = False,
+    ) -> httpx.Response:
         params: dict[str, str] = {}
         for key, on in (
             ("flat", flat),
@@ -220,8 +252,7 @@ class CloudClient:
         if offset is not None:
             params["offset"] = str(offset)
         url = self._api("folders", folder_id) if folder_id else self._api("folders")
-        response = self._call("GET", url, params=params, target=folder_id)
-        return parse_folder(self._session.json(response), flat=flat)
+        return self._call("GET", url, params=params, target=folder_id)
 
     def root(self) -> FolderListing:
         """The visible root (the app folder for an app with the `cloud` scope)."""
@@ -242,9 +273,29 @@ class CloudClient:
         can turn each page into its own records and drop it, instead of holding a whole big
         tree's parsed objects at once.
         """
+        for page in self.iter_flat_pages(
+            folder_id, tree=tree, page_size=page_size, show_thumbnails=show_thumbnails
+        ):
+            assert page.listing is not None  # nothing was known, so every page is parsed
+            yield page.listing
+
+    def iter_flat_pages(
+        self,
+        folder_id: str | None = None,
+        *,
+        tree: bool = False,
+        page_size: int = 2000,
+        show_thumbnails: bool = False,
+        known: Sequence[tuple[bytes, int]] = (),
+    ) -> Iterator[FlatPage]:
+        """`iter_flat`, with a digest of each page's body. A page whose digest is the one
+        `known` holds at its position (with its item count) is not parsed: a poller that
+        finds every page unchanged has spent no time decoding a big tree it already has.
+        """
         offset = 0
+        index = 0
         while True:
-            page = self.get_folder(
+            response = self._get_folder_response(
                 folder_id,
                 flat=True,
                 tree=tree,
@@ -252,11 +303,18 @@ class CloudClient:
                 offset=offset,
                 show_thumbnails=show_thumbnails,
             )
+            digest = hashlib.blake2b(response.content, digest_size=16).digest()
+            if index < len(known) and known[index][0] == digest:
+                page = FlatPage(digest, known[index][1], None)
+            else:
+                listing = parse_folder(self._session.json(response), flat=True)
+                page = FlatPage(digest, len(listing.files) + len(listing.subfolders), listing)
+            del response
             yield page
-            received = len(page.files) + len(page.subfolders)
-            if received < page_size or received == 0:
+            if page.count < page_size or page.count == 0:
                 return
-            offset += received
+            offset += page.count
+            index += 1
 
     def list_flat(
         self,

@@ -35,6 +35,16 @@ class RemoteFolderRef:
 
 
 @dataclass(frozen=True, slots=True)
+class FlatPage:
+    """One page of a flat listing: a digest of its body, how many items it held, and the
+    parsed page, or None when the digest matched the one the caller already knew."""
+
+    digest: bytes
+    count: int
+    listing: FolderListing | None
+
+
+@dataclass(frozen=True, slots=True)
 class FolderListing:
     """One folder GET. With `flat`, `files` and `subfolders` hold the whole subtree."""
 

@@ -56,6 +56,28 @@ class RemoteScan:
     # killed between the upload and the rename leaves one behind for the engine to sweep.
     temporaries: dict[str, RemoteEntry] = field(default_factory=dict)
 
+    def copy(self) -> RemoteScan:
+        """A copy whose containers the caller may change (the entries themselves are frozen)."""
+        return RemoteScan(
+            self.root_id,
+            dict(self.entries),
+            dict(self.urls),
+            list(self.notes),
+            set(self.hidden),
+            dict(self.temporaries),
+        )
+
+
+@dataclass(frozen=True)
+class _ListingMemo:
+    """The last listing's page digests and the scan made from them (see `RemoteSide.scan`)."""
+
+    root_id: str
+    page_size: int
+    excludes: Excludes
+    pages: tuple[tuple[bytes, int], ...]
+    scan: RemoteScan
+
 
 # One file of a listing, as the snapshot needs it: (id, name, size, created, modified,
 # parent id or None, download URL or None). Plain tuples: a poll of a big tree holds 100,000
@@ -231,6 +253,10 @@ class RemoteSide:
         # Marks this pair's upload temporaries, so that the ones a killed process left can
         # be told from another computer's uploads in flight (set by the engine).
         self.temp_tag = ""
+        # A daemon lists a big tree every minute, and nearly always gets the same pages back:
+        # remembering them saves decoding them again (costs a copy of the snapshot's index).
+        self.remember_listings = False
+        self._memo: _ListingMemo | None = None
 
     def resolve_root(self, *, create: bool) -> str:
         """The id of the pair's remote folder; made when `create` (first sync only)."""
@@ -251,20 +277,50 @@ class RemoteSide:
 
     def scan(self, excludes: Excludes, *, page_size: int, with_urls: bool = False) -> RemoteScan:
         """One flat listing of the pair's folder, page by page: each page is turned into
-        compact rows and dropped before the next arrives."""
+        compact rows and dropped before the next arrives.
+
+        With `remember_listings`, pages whose bodies are the same as in the last listing are
+        not decoded; if every page is the same, the last snapshot is handed out again. If
+        only some are, the skipped ones are fetched again and decoded (a change costs a few
+        more calls; no change, which is most polls, costs no decoding).
+        """
         assert self.root_id is not None, "resolve_root first"
+        memo = self._memo
+        usable = (
+            self.remember_listings
+            and not with_urls  # download URLs may differ from listing to listing
+            and memo is not None
+            and (memo.root_id, memo.page_size, memo.excludes) == (self.root_id, page_size, excludes)
+        )
+        known = memo.pages if usable and memo is not None else ()
         builder = SnapshotBuilder(self.root_id, excludes)
-        previous: tuple[str, ...] = ()
-        for page in self.client.iter_flat(
-            self.root_id, page_size=page_size, show_thumbnails=with_urls
+        pages: list[tuple[bytes, int]] = []
+        skipped: list[int] = []  # offsets of pages not decoded
+        offset = 0
+        for page in self.client.iter_flat_pages(
+            self.root_id, page_size=page_size, show_thumbnails=with_urls, known=known
         ):
-            head = tuple(f.id for f in page.subfolders[:1]) + tuple(f.id for f in page.files[:1])
-            if head and head == previous:
+            if pages and page.digest == pages[-1][0]:
                 break  # the server ignored the offset: everything is here already
-            previous = head
-            builder.add_folders(page.subfolders)
-            builder.add_files(file_row(item) for item in page.files)
-        return builder.finish()
+            pages.append((page.digest, page.count))
+            if page.listing is None:
+                skipped.append(offset)
+            else:
+                builder.add_folders(page.listing.subfolders)
+                builder.add_files(file_row(item) for item in page.listing.files)
+            offset += page.count
+        if memo is not None and len(skipped) == len(pages) == len(known):
+            return memo.scan.copy()
+        for skipped_offset in skipped:
+            listing = self.client.get_folder(
+                self.root_id, flat=True, limit=page_size, offset=skipped_offset
+            )
+            builder.add_folders(listing.subfolders)
+            builder.add_files(file_row(item) for item in listing.files)
+        scan = builder.finish()
+        if self.remember_listings and not with_urls:
+            self._memo = _ListingMemo(self.root_id, page_size, excludes, tuple(pages), scan.copy())
+        return scan
 
     # --- composite operations ----------------------------------------------------------
 
