@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from syncd.cloud.errors import AlreadyExists, NotFound
+from syncd.cloud.errors import AlreadyExists, CloudError, NotFound
 from syncd.cloud.models import RemoteFile
 from syncd.errors import PathError, SyncdError, TransientError
 from syncd.sync import localfs
@@ -725,6 +725,8 @@ def _unlink_quietly(path: Path) -> None:
 
 
 def _as_path_error(rel_path: str, exc: BaseException) -> BaseException:
+    if isinstance(exc, CloudError) and exc.target != rel_path:
+        return exc.with_target(rel_path)  # the client only knew an id: say which path
     if isinstance(exc, SyncdError):
         return exc
     if isinstance(exc, OSError):
