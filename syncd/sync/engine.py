@@ -11,6 +11,7 @@ the disk, so the rescan the watcher triggers plans nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 import posixpath
 import random
@@ -61,6 +62,9 @@ REMOTE_ROOT_KEY = "remote_root"
 REMOTE_ROOT_ID_KEY = "remote_root_id"
 LAST_SYNC_KEY = "last_sync"
 SELECTIVE_KEY = "selective_excludes"
+SHARED_IDENTITIES_KEY = "shared_identities"
+# A file identity shared by two files is remembered this long after it was last seen shared.
+_SHARED_IDENTITY_DAYS = 30
 # Big pages keep a poll to a few calls; the listing of one page is parsed and dropped.
 PAGE_SIZE = 10_000
 _COMMIT_EVERY = 0.25  # seconds: results are batched into one transaction this often
@@ -173,6 +177,8 @@ class PairEngine:
         self.remote_stale = True
         self.remote_changed = True
         self.prepared = False
+        self.dry_run = False
+        self.shared: dict[tuple[int, int], float] = {}
 
     # --- setting up ----------------------------------------------------------------------
 
@@ -180,6 +186,8 @@ class PairEngine:
         """Guard the root, load the base, find the remote folder. Raises RootGuardError."""
         self.base = self.store.load_base()
         self.retry_at = {f.rel_path: f.retry_at for f in self.store.failures()}
+        self.dry_run = dry_run
+        self._load_shared_identities()
         self.check_root(dry_run=dry_run)
         self._forget_unconfirmed_uploads(dry_run=dry_run)
         self.remote_side.temp_tag = (self.store.get_meta(MARKER_KEY) or "")[:8]
@@ -366,7 +374,36 @@ class PairEngine:
             conflict_policy=self.pair.conflict_policy,
             host=self.hostname,
             now=self.now().strftime("%Y-%m-%d %H%M%S"),
+            shared_identities=frozenset(self._shared_identities()),
         )
+
+    def _shared_identities(self) -> dict[tuple[int, int], float]:
+        """Identities (size, creation second) two base files share, now or within the last
+        days. Remembered in the DB before any action runs, so that the removal of one of
+        the two (even by a run that was then stopped) never makes the other's look-alike
+        pass for a move."""
+        counts = Counter(
+            (entry.size, entry.remote_created)
+            for entry in self.base.values()
+            if entry.kind is Kind.FILE and entry.remote_created
+        )
+        now = self.now().timestamp()
+        shared_now = {identity for identity, count in counts.items() if count > 1}
+        unseen = shared_now - self.shared.keys()
+        self.shared.update(dict.fromkeys(shared_now, now))
+        if unseen and not self.dry_run:
+            rows = [[size, created, seen] for (size, created), seen in self.shared.items()]
+            self.store.set_meta(SHARED_IDENTITIES_KEY, json.dumps(rows))
+        return self.shared
+
+    def _load_shared_identities(self) -> None:
+        raw = self.store.get_meta(SHARED_IDENTITIES_KEY)
+        oldest = self.now().timestamp() - _SHARED_IDENTITY_DAYS * 86400
+        try:
+            rows = json.loads(raw) if raw else []
+            self.shared = {(int(s), int(c)): float(t) for s, c, t in rows if float(t) >= oldest}
+        except (ValueError, TypeError):
+            self.shared = {}  # only ever makes move detection more careful: start afresh
 
     def skip_set(self) -> frozenset[str]:
         now = self.clock()

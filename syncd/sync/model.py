@@ -115,6 +115,9 @@ class Policy:
     conflict_policy: ConflictPolicy = "keep-both"
     host: str = "host"
     now: str = "1970-01-01 000000"
+    # (size, creation second) pairs that two synced files have shared: a remote move is
+    # never inferred from one, even after one of the two left the base.
+    shared_identities: frozenset[tuple[int, int]] = frozenset()
 
 
 # --- actions -------------------------------------------------------------------------------

@@ -299,8 +299,14 @@ def detect_remote_moves(
     base: BaseSnapshot,
     remote: RemoteSnapshot,
     blocked: frozenset[str] = frozenset(),
+    shared: frozenset[tuple[int, int]] = frozenset(),
 ) -> list[MoveLocal]:
-    """Files by (size, creation date), folders by most of their files, at a new remote path."""
+    """Files by (size, creation date), folders by most of their files, at a new remote path.
+
+    A file identity that two base files share now, or have shared (`shared`), is no
+    evidence: once one of the two has been deleted, the other's look-alike at a new path
+    may be either of them.
+    """
     new_remote = {
         path: entry for path, entry in remote.items() if path not in base and path not in local
     }
@@ -329,7 +335,7 @@ def detect_remote_moves(
         identity = (base_entry.size, base_entry.remote_created)
         targets = by_identity.get(identity, [])
         # Ambiguous on either side (two files alike) -> no guess; delete + download is safe.
-        if len(targets) != 1 or base_identity_count[identity] != 1:
+        if len(targets) != 1 or base_identity_count[identity] != 1 or identity in shared:
             continue
         moves[src] = MoveLocal(
             src=src, dst=targets[0], local=local[src], remote=new_remote[targets[0]]
@@ -760,7 +766,7 @@ def reconcile(
         _independent(
             [
                 *detect_local_moves(local, base, remote, skip, held),
-                *detect_remote_moves(local, base, remote, skip),
+                *detect_remote_moves(local, base, remote, skip, policy.shared_identities),
             ]
         ),
         local,

@@ -95,6 +95,29 @@ def test_a_same_size_cloud_edit_after_an_interrupted_upload_is_not_taken_for_our
     assert h.read("a.txt") == b"them"
 
 
+def test_a_look_alike_is_not_taken_for_a_move_after_a_stopped_run(h: Harness) -> None:
+    """Found by the long state machine run: two files of one size, created in the same
+    second, so moves cannot tell them apart. In the cloud one moves and the other is
+    deleted. A run stopped after its first action dropped one of them from the base; the
+    next run took the other for the moved one, moved its local copy over, and the two
+    sides differed for good."""
+    created = datetime(2026, 11, 26, 12, 0, 0)
+    h.remote_write("b.txt", "L2.", when=created)
+    h.remote_write("c.md", "L8.", when=created)
+    h.remote_write("d/keep.txt", "keep")
+    h.converge()
+    h.emulator.move("sync/b.txt", "sync/d/c.txt")
+    h.emulator.delete("sync/c.md")
+    with Store.open(h.db_path) as store:
+        engine = h.engine(store)
+        engine.on_outcome = lambda outcome: engine.stop.set()  # stop after one action
+        engine.sync(allow_mass_delete=True)
+    h.converge(allow_mass_delete=True)
+    assert h.local_tree() == {"d": DIR, "d/keep.txt": b"keep", "d/c.txt": b"L2."}
+    trashed = {p.read_bytes() for p in (h.root / ".syncd" / "trash").rglob("*") if p.is_file()}
+    assert b"L8." in trashed  # deleted in the cloud, kept locally in the trash
+
+
 def test_row4_and_13_equal_content_on_both_sides_is_recorded_not_duplicated(h: Harness) -> None:
     h.write("same.txt", "identical")
     h.remote_write("same.txt", "identical")

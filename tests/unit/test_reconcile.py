@@ -363,6 +363,19 @@ def test_remote_move_of_lookalike_files_is_not_guessed() -> None:
     assert world.local == {"b": "same", "c": "same"}
 
 
+def test_an_identity_once_shared_is_never_taken_for_a_move() -> None:
+    world = synced({"a": "same"})
+    world.base["a"] = BaseEntry(**{**_fields(world.base["a"]), "remote_created": 7})
+    world.remote_meta["a"] = RemoteEntry(Kind.FILE, "a", 4, 7, world.remote_meta["a"].modified)
+    world.move_remote("a", "c")
+    assert [type(a) for a in world.plan(POLICY).actions] == [MoveLocal]  # unique: a move
+    careful = Policy(host="box", now="2026-11-26 175502", shared_identities=frozenset({(4, 7)}))
+    # Another file had it too (it left the base since): delete and download, no guess.
+    assert not any(isinstance(a, MoveLocal) for a in world.plan(careful).actions)
+    converge(world, careful)
+    assert world.local == {"c": "same"}
+
+
 def _overlapping_moves(actions: tuple[object, ...]) -> list[tuple[str, str]]:
     moves = [a for a in actions if isinstance(a, MoveLocal | MoveRemote)]
     mkdirs = [a.rel_path for a in actions if isinstance(a, MkdirLocal | MkdirRemote)]
