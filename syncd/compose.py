@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from syncd import __version__
 from syncd.cloud.client import CloudClient
 from syncd.config import Config, PairConfig
 from syncd.pairlock import PairLock
@@ -19,7 +20,7 @@ from syncd.store import Store
 from syncd.sync.engine import PairEngine
 from syncd.sync.executor import Limits
 from syncd.sync.io import TokenBucket
-from syncd.sync.remote import RemoteSide
+from syncd.sync.remote import ListingCache, RemoteSide
 
 
 def state_path(config: Config, pair: PairConfig) -> Path:
@@ -62,10 +63,13 @@ def make_engine(
     client: CloudClient,
     **kwargs: object,
 ) -> PairEngine:
+    remote = RemoteSide(client, pair.remote_root)
+    # Beside the state DB (a dry run's throw-away copy gets its own, so it writes nothing).
+    remote.listing_cache = ListingCache(store.path.with_name("listing.cache"), __version__)
     return PairEngine(
         pair,
         config.sync,
         store,
-        RemoteSide(client, pair.remote_root),
+        remote,
         **kwargs,  # type: ignore[arg-type]
     )

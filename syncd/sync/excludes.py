@@ -62,6 +62,10 @@ class Excludes:
             pathspec.GitIgnoreSpec.from_lines(self.user_patterns) if self.user_patterns else None
         )
 
+    def key(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """What decides which paths are excluded: equal keys, equal decisions."""
+        return self.patterns, tuple(sorted(self.folders))
+
     def excluded(self, rel_path: str, is_dir: bool) -> bool:
         if self.builtin:
             if rel_path == STATE_DIR or rel_path.startswith(STATE_DIR + "/"):

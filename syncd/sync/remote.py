@@ -8,11 +8,17 @@ everything below it, and reported: it is never "fixed" and never read as deleted
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import logging
+import marshal
+import os
 import posixpath
 import sys
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from syncd.cloud.client import CloudClient
 from syncd.cloud.errors import AlreadyExists, NotFound
@@ -27,6 +33,8 @@ from syncd.sync.model import Kind, RemoteEntry
 
 Progress = Callable[[int], None]
 TEMP_PREFIX = ".syncd-upload-"
+
+log = logging.getLogger(__name__)
 
 
 def remote_entry(item: RemoteFile) -> RemoteEntry:
@@ -69,14 +77,102 @@ class RemoteScan:
 
 
 @dataclass(frozen=True)
-class _ListingMemo:
-    """The last listing's page digests and the scan made from them (see `RemoteSide.scan`)."""
+class ListingMemo:
+    """A listing's page digests and the scan made from them (see `RemoteSide.scan`).
+
+    `excludes_key` and `root_id` say which snapshot the pages made: the same pages make
+    the same snapshot only under the same excludes, below the same folder.
+    """
 
     root_id: str
     page_size: int
-    excludes: Excludes
+    excludes_key: tuple[tuple[str, ...], tuple[str, ...]]
     pages: tuple[tuple[bytes, int], ...]
     scan: RemoteScan
+
+
+class ListingCache:
+    """The last listing's memo on disk, so that a `syncd sync` whose listing is the same as
+    the last one (page by page) does not decode a big tree again.
+
+    Only ever a cache: a missing, corrupt or foreign file (another syncd version) reads as
+    nothing, and it is checked against a digest before it is decoded. Bump `FORMAT` when
+    what a listing turns into changes.
+    """
+
+    FORMAT = 1
+
+    def __init__(self, path: Path, version: str) -> None:
+        self.path = path
+        self.version = version
+
+    def load(self) -> ListingMemo | None:
+        try:
+            raw = self.path.read_bytes()
+        except OSError:
+            return None
+        digest, payload = raw[:32], raw[32:]
+        if hashlib.blake2b(payload, digest_size=32).digest() != digest:
+            return None
+        try:
+            data = marshal.loads(payload)
+            fmt, version, root_id, page_size, excludes_key, pages, rows, extra = data
+            if (fmt, version) != (self.FORMAT, self.version):
+                return None
+            hidden, notes, temporaries = extra
+            scan = RemoteScan(
+                root_id,
+                _entries(rows),
+                notes=list(notes),
+                hidden=set(hidden),
+                temporaries=_entries(temporaries),
+            )
+            return ListingMemo(root_id, page_size, excludes_key, tuple(pages), scan)
+        except (ValueError, TypeError, EOFError, KeyError):
+            return None
+
+    def save(self, memo: ListingMemo) -> None:
+        scan = memo.scan
+        payload = marshal.dumps(
+            (
+                self.FORMAT,
+                self.version,
+                memo.root_id,
+                memo.page_size,
+                memo.excludes_key,
+                memo.pages,
+                _rows(scan.entries),
+                (tuple(scan.hidden), tuple(scan.notes), _rows(scan.temporaries)),
+            )
+        )
+        digest = hashlib.blake2b(payload, digest_size=32).digest()
+        temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        try:
+            fd = os.open(
+                temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+            )  # names are private
+            with open(fd, "wb") as handle:
+                handle.write(digest + payload)
+            os.replace(temporary, self.path)
+        except OSError as exc:  # a cache that cannot be written is merely not there
+            log.info("cannot write the listing cache %s: %s", self.path, exc)
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+
+
+def _rows(entries: dict[str, RemoteEntry]) -> tuple[tuple[str, str, str, int, int, int], ...]:
+    return tuple(
+        (path, e.kind.value, e.id, e.size, e.created, e.modified) for path, e in entries.items()
+    )
+
+
+def _entries(rows: Iterable[tuple[str, str, str, int, int, int]]) -> dict[str, RemoteEntry]:
+    kinds = {kind.value: kind for kind in Kind}
+    intern = sys.intern
+    return {
+        intern(path): RemoteEntry(kinds[kind], intern(item_id), size, created, modified)
+        for path, kind, item_id, size, created, modified in rows
+    }
 
 
 # One file of a listing, as the snapshot needs it: (id, name, size, created, modified,
@@ -256,7 +352,9 @@ class RemoteSide:
         # A daemon lists a big tree every minute, and nearly always gets the same pages back:
         # remembering them saves decoding them again (costs a copy of the snapshot's index).
         self.remember_listings = False
-        self._memo: _ListingMemo | None = None
+        self._memo: ListingMemo | None = None
+        # The memo kept on disk between runs (set by whoever knows the state folder).
+        self.listing_cache: ListingCache | None = None
 
     def resolve_root(self, *, create: bool) -> str:
         """The id of the pair's remote folder; made when `create` (first sync only)."""
@@ -285,12 +383,14 @@ class RemoteSide:
         more calls; no change, which is most polls, costs no decoding).
         """
         assert self.root_id is not None, "resolve_root first"
+        key = excludes.key()
         memo = self._memo
+        if memo is None and self.listing_cache is not None and not with_urls:
+            memo = self.listing_cache.load()
         usable = (
-            self.remember_listings
-            and not with_urls  # download URLs may differ from listing to listing
+            not with_urls  # download URLs may differ from listing to listing
             and memo is not None
-            and (memo.root_id, memo.page_size, memo.excludes) == (self.root_id, page_size, excludes)
+            and (memo.root_id, memo.page_size, memo.excludes_key) == (self.root_id, page_size, key)
         )
         known = memo.pages if usable and memo is not None else ()
         builder = SnapshotBuilder(self.root_id, excludes)
@@ -310,6 +410,10 @@ class RemoteSide:
                 builder.add_files(file_row(item) for item in page.listing.files)
             offset += page.count
         if memo is not None and len(skipped) == len(pages) == len(known):
+            if not self.remember_listings:
+                self._memo = None
+                return memo.scan  # nobody else holds it: no copy needed
+            self._memo = memo
             return memo.scan.copy()
         for skipped_offset in skipped:
             listing = self.client.get_folder(
@@ -318,8 +422,13 @@ class RemoteSide:
             builder.add_folders(listing.subfolders)
             builder.add_files(file_row(item) for item in listing.files)
         scan = builder.finish()
-        if self.remember_listings and not with_urls:
-            self._memo = _ListingMemo(self.root_id, page_size, excludes, tuple(pages), scan.copy())
+        if with_urls:
+            return scan
+        fresh = ListingMemo(self.root_id, page_size, key, tuple(pages), scan)
+        if self.listing_cache is not None:
+            self.listing_cache.save(fresh)
+        if self.remember_listings:
+            self._memo = ListingMemo(self.root_id, page_size, key, tuple(pages), scan.copy())
         return scan
 
     # --- composite operations ----------------------------------------------------------

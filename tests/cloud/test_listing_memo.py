@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import stat
+from pathlib import Path
+
 import pytest
 
 from syncd.cloud.client import CloudClient
 from syncd.emulator import Emulator
+from syncd.sync import remote as remote_module
 from syncd.sync.excludes import Excludes
-from syncd.sync.remote import RemoteScan, RemoteSide
+from syncd.sync.remote import ListingCache, RemoteScan, RemoteSide
 
 PAGE = 4
 
@@ -95,3 +100,48 @@ def test_other_excludes_are_not_served_from_memory(side: RemoteSide) -> None:
     everything = _scan(side, Excludes([]))
     fewer = _scan(side, Excludes(["d1/"]))
     assert "d1/f1.txt" in everything.entries and "d1/f1.txt" not in fewer.entries
+
+
+def _cached_side(client: CloudClient, cache: ListingCache) -> RemoteSide:
+    side = RemoteSide(client, "/tree")
+    side.resolve_root(create=False)
+    side.listing_cache = cache
+    return side
+
+
+def test_the_next_run_reads_an_unchanged_listing_from_its_cache(
+    client: CloudClient, emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tree(emulator)
+    excludes = Excludes([])
+    cache = ListingCache(tmp_path / "listing.cache", "1.0")
+    first = _scan(_cached_side(client, cache), excludes)
+    assert stat.S_IMODE(os.stat(cache.path).st_mode) == 0o600  # file names are private
+    decoded: list[object] = []
+    monkeypatch.setattr(remote_module, "file_row", lambda item: decoded.append(item))
+    second = _scan(_cached_side(client, cache), excludes)  # a new run: nothing in memory
+    assert second.entries == first.entries and decoded == []
+    monkeypatch.undo()
+    emulator.put_file("tree/d1/f4.txt", b"changed in the cloud")
+    third = _scan(_cached_side(client, cache), excludes)
+    assert third.entries == _fresh(client, excludes).entries != first.entries
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "truncated", "other-version"])
+def test_a_damaged_or_foreign_cache_is_ignored(
+    client: CloudClient, emulator: Emulator, tmp_path: Path, damage: str
+) -> None:
+    _tree(emulator)
+    excludes = Excludes([])
+    path = tmp_path / "listing.cache"
+    _scan(_cached_side(client, ListingCache(path, "1.0")), excludes)
+    raw = path.read_bytes()
+    if damage == "corrupt":
+        path.write_bytes(raw[:40] + bytes([raw[40] ^ 0xFF]) + raw[41:])
+    elif damage == "truncated":
+        path.write_bytes(raw[: len(raw) // 2])
+    version = "2.0" if damage == "other-version" else "1.0"
+    assert ListingCache(path, version).load() is None
+    emulator.put_file("tree/d0/f0.txt", b"new")  # proves the scan is not from the cache
+    scan = _scan(_cached_side(client, ListingCache(path, version)), excludes)
+    assert scan.entries == _fresh(client, excludes).entries
