@@ -188,7 +188,20 @@ def detect_local_moves(
     """
     new_by_inode: dict[int, list[str]] = defaultdict(list)
     for rel_path, entry in local.items():
-        if rel_path not in base and entry.inode:
+        if not entry.inode:
+            continue
+        known = base.get(rel_path)
+        if known is None:
+            new_by_inode[entry.inode].append(rel_path)
+        elif (
+            known.inode != entry.inode
+            and entry.kind is Kind.FILE
+            and known.kind is Kind.FILE
+            and rel_path not in remote
+        ):
+            # Moved over a synced file that the cloud has deleted meanwhile: still a move.
+            # Read as that file's content, it would be "unchanged", go with the deletion,
+            # and the moved version would be lost on both sides.
             new_by_inode[entry.inode].append(rel_path)
     if not new_by_inode:
         return []

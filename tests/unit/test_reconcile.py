@@ -630,3 +630,16 @@ def test_property_mirror_symmetry_of_simple_rows(case: tuple[World, set[str]]) -
     uploads = {a.rel_path for a in plan.actions if isinstance(a, Upload | MkdirRemote)}
     downloads = {a.rel_path for a in plan.actions if isinstance(a, Download | MkdirLocal)}
     assert not (uploads & downloads)
+
+
+def test_a_file_moved_over_one_the_cloud_deleted_is_moved_in_the_cloud() -> None:
+    """Found by the long state machine run: the moved version read as the old file's
+    content ("unchanged"), so it went with the cloud's delete, and the cloud copy at its
+    old path went with the local move: gone from both sides."""
+    world = synced({"a": "same", "b/b": "same"})
+    world.move_local("b/b", "a")  # over `a`, which the cloud deletes meanwhile
+    world.remove_remote("a")
+    actions = world.plan(POLICY).actions
+    assert [(type(a).__name__, a.rel_path) for a in actions] == [("MoveRemote", "a")]
+    converge(world)
+    assert world.local == world.remote == {"a": "same", "b": DIR}
