@@ -465,6 +465,12 @@ class SyncMachine(RuleBasedStateMachine):
                 if not isinstance(version, bytes):
                     continue
                 origin = self.origin[side][path]
+                if origin is None and self.base.get(path) == version:
+                    # Written back with the content it had at the last sync (a copy of a
+                    # copy, say): versions are contents, so that is no change (the engine
+                    # records it, as for a touched file) and a deletion on the other side
+                    # may take it, like any unchanged file.
+                    origin = path
                 if origin is None:
                     may_go[version].append(False)  # fresh
                 elif origin == path:
