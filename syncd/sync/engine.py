@@ -403,7 +403,8 @@ class PairEngine:
             rows = json.loads(raw) if raw else []
             self.shared = {(int(s), int(c)): float(t) for s, c, t in rows if float(t) >= oldest}
         except (ValueError, TypeError):
-            self.shared = {}  # only ever makes move detection more careful: start afresh
+            # Damaged: forget it; moves are then judged on the current base alone.
+            self.shared = {}
 
     def skip_set(self) -> frozenset[str]:
         now = self.clock()
