@@ -212,8 +212,7 @@ class CloudClient:
         restricted_mode: bool = False,
     ) -> FolderListing:
         """`GET /folders/{id}` (the visible root when `folder_id` is None)."""
-        response = self._get_folder_response(
-            folder_id,
+        params = _folder_params(
             flat=flat,
             tree=tree,
             show_thumbnails=show_thumbnails,
@@ -222,35 +221,9 @@ class CloudClient:
             offset=offset,
             restricted_mode=restricted_mode,
         )
-        return parse_folder(self._session.json(response), flat=flat)
+        return parse_folder(self._session.json(self._folder_get(folder_id, params)), flat=flat)
 
-    def _get_folder_response(
-        self,
-        folder_id: str | None,
-        *,
-        flat: bool = False,
-        tree: bool = False,
-        show_thumbnails: bool = False,
-        filter: str | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        restricted_mode: bool = False,
-    ) -> httpx.Response:
-        params: dict[str, str] = {}
-        for key, on in (
-            ("flat", flat),
-            ("tree", tree),
-            ("showthumbnails", show_thumbnails),
-            ("restrictedmode", restricted_mode),
-        ):
-            if on:
-                params[key] = "true"
-        if filter is not None:
-            params["filter"] = filter
-        if limit is not None:
-            params["limit"] = str(limit)
-        if offset is not None:
-            params["offset"] = str(offset)
+    def _folder_get(self, folder_id: str | None, params: dict[str, str]) -> httpx.Response:
         url = self._api("folders", folder_id) if folder_id else self._api("folders")
         return self._call("GET", url, params=params, target=folder_id)
 
@@ -295,14 +268,14 @@ class CloudClient:
         offset = 0
         index = 0
         while True:
-            response = self._get_folder_response(
-                folder_id,
+            params = _folder_params(
                 flat=True,
                 tree=tree,
+                show_thumbnails=show_thumbnails,
                 limit=page_size,
                 offset=offset,
-                show_thumbnails=show_thumbnails,
             )
+            response = self._folder_get(folder_id, params)
             digest = hashlib.blake2b(response.content, digest_size=16).digest()
             if index < len(known) and known[index][0] == digest:
                 page = FlatPage(digest, known[index][1], None)
@@ -627,3 +600,32 @@ def _with_parent(f: RemoteFile, known_folders: set[str]) -> RemoteFile:
     if parent is None or parent not in known_folders:
         return f
     return replace(f, parent_id=parent)
+
+
+def _folder_params(
+    *,
+    flat: bool = False,
+    tree: bool = False,
+    show_thumbnails: bool = False,
+    filter: str | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+    restricted_mode: bool = False,
+) -> dict[str, str]:
+    """The query of a folder GET: flags only when set, as the API's own clients send them."""
+    params: dict[str, str] = {}
+    for key, on in (
+        ("flat", flat),
+        ("tree", tree),
+        ("showthumbnails", show_thumbnails),
+        ("restrictedmode", restricted_mode),
+    ):
+        if on:
+            params[key] = "true"
+    if filter is not None:
+        params["filter"] = filter
+    if limit is not None:
+        params["limit"] = str(limit)
+    if offset is not None:
+        params["offset"] = str(offset)
+    return params
