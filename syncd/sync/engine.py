@@ -177,7 +177,7 @@ class PairEngine:
         self.remote_stale = True
         self.remote_changed = True
         self.prepared = False
-        self.dry_run = False
+        # Identities two synced files have shared -> when last seen (see `apply`).
         self.shared: dict[tuple[int, int], float] = {}
 
     # --- setting up ----------------------------------------------------------------------
@@ -186,7 +186,6 @@ class PairEngine:
         """Guard the root, load the base, find the remote folder. Raises RootGuardError."""
         self.base = self.store.load_base()
         self.retry_at = {f.rel_path: f.retry_at for f in self.store.failures()}
-        self.dry_run = dry_run
         self._load_shared_identities()
         self.check_root(dry_run=dry_run)
         self._forget_unconfirmed_uploads(dry_run=dry_run)
@@ -374,14 +373,14 @@ class PairEngine:
             conflict_policy=self.pair.conflict_policy,
             host=self.hostname,
             now=self.now().strftime("%Y-%m-%d %H%M%S"),
-            shared_identities=frozenset(self._shared_identities()),
+            shared_identities=frozenset(self.shared),
         )
 
-    def _shared_identities(self) -> dict[tuple[int, int], float]:
-        """Identities (size, creation second) two base files share, now or within the last
-        days. Remembered in the DB before any action runs, so that the removal of one of
-        the two (even by a run that was then stopped) never makes the other's look-alike
-        pass for a move."""
+    def _remember_shared_identities(self) -> None:
+        """Note the identities (size, creation second) two base files share, in the DB and
+        before any action runs: once an action removed one of the two (even in a run that
+        was then stopped), the other's look-alike must not pass for a move. Plans only see
+        a shared identity in the base while both files are there."""
         counts = Counter(
             (entry.size, entry.remote_created)
             for entry in self.base.values()
@@ -391,10 +390,9 @@ class PairEngine:
         shared_now = {identity for identity, count in counts.items() if count > 1}
         unseen = shared_now - self.shared.keys()
         self.shared.update(dict.fromkeys(shared_now, now))
-        if unseen and not self.dry_run:
+        if unseen:
             rows = [[size, created, seen] for (size, created), seen in self.shared.items()]
             self.store.set_meta(SHARED_IDENTITIES_KEY, json.dumps(rows))
-        return self.shared
 
     def _load_shared_identities(self) -> None:
         raw = self.store.get_meta(SHARED_IDENTITIES_KEY)
@@ -420,6 +418,7 @@ class PairEngine:
         """Check and apply one plan; True if anything changed (so another pass may help)."""
         if not allow_mass_delete:
             check_mass_delete(plan, self.base, max_percent=self.options.max_delete_percent)
+        self._remember_shared_identities()
         self._fetch_download_urls(plan)
         batch = _Batch(self.store, self.clock, self.root)
         progress = False
