@@ -24,6 +24,8 @@ from typing import Any
 
 import httpx
 
+from tests.bench.trees import write_big_file
+
 LIMIT_MIB = 64
 ENV_VAR = "SYNCD_BENCH_ENV"
 CHUNK = 1 << 20
@@ -46,16 +48,6 @@ def _reset_peak() -> None:
             refs.write("5")
     except OSError:
         pass
-
-
-def _make_file(path: Path, size: int) -> None:
-    block = os.urandom(CHUNK)
-    with path.open("wb") as out:
-        left = size
-        while left > 0:
-            n = min(left, CHUNK)
-            out.write(block[:n])
-            left -= n
 
 
 # -- child: one figure --------------------------------------------------------------------
@@ -177,7 +169,7 @@ def main() -> int:
             with httpx.Client() as admin:
                 env["token"] = admin.post(env["admin_url"] + "/token").json()
             payload = work / "payload.bin"
-            _make_file(payload, _parse_size(args.size))
+            write_big_file(payload, _parse_size(args.size))
             runs: dict[str, list[dict[str, Any]]] = {figure: [] for figure in FIGURES}
             # Interleaved, so page-cache and disk write-back noise hits both sides alike.
             for _ in range(args.repeat):

@@ -34,7 +34,7 @@ from pathlib import Path
 from syncd.emulator import Emulator
 from syncd.sync.localfs import PARTIAL_SUFFIX
 from syncd.sync.remote import TEMP_PREFIX
-from tests.integration.harness import DIR, REMOTE_ROOT
+from tests.integration.harness import DIR, REMOTE_ROOT, read_local_tree
 
 Tree = dict[str, bytes | str]
 
@@ -400,25 +400,12 @@ class Sides:
 
 
 def read_local(root: Path) -> tuple[Tree, list[str], Counter[bytes]]:
-    tree: Tree = {}
-    partials: list[str] = []
-    for folder, dirs, files in os.walk(root):
-        rel = os.path.relpath(folder, root)
-        rel = "" if rel == "." else rel + "/"
-        if not rel:
-            dirs[:] = [d for d in dirs if d != ".syncd"]
-        for name in dirs:
-            tree[rel + name] = DIR
-        for name in files:
-            if name.endswith(PARTIAL_SUFFIX):
-                partials.append(rel + name)
-            else:
-                tree[rel + name] = (Path(folder) / name).read_bytes()
+    tree, partials = read_local_tree(root)
     trash: Counter[bytes] = Counter()
     for folder, _, files in os.walk(root / ".syncd" / "trash"):
         for name in files:
             trash[(Path(folder) / name).read_bytes()] += 1
-    return tree, sorted(partials), trash
+    return tree, partials, trash
 
 
 def read_remote(emu: Emulator) -> tuple[Tree, list[str]]:

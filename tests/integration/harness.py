@@ -12,11 +12,14 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import yaml
+
 from syncd.cloud.client import CloudClient
 from syncd.config import PairConfig, SyncOptions
 from syncd.emulator import Emulator
 from syncd.store import Store
 from syncd.sync.engine import PairEngine, SyncReport
+from syncd.sync.localfs import PARTIAL_SUFFIX, STATE_DIR_NAME
 from syncd.sync.remote import RemoteSide
 
 DIR = "<dir>"
@@ -93,19 +96,38 @@ class Harness:
         return (self.root / rel_path).read_bytes()
 
     def local_tree(self) -> dict[str, bytes | str]:
-        tree: dict[str, bytes | str] = {}
-        for folder, dirs, files in os.walk(self.root):
-            rel = os.path.relpath(folder, self.root)
-            if rel == ".":
-                dirs[:] = [d for d in dirs if d != ".syncd"]
-                rel = ""
-            for d in dirs:
-                tree[f"{rel}/{d}".lstrip("/")] = DIR
-            for f in files:
-                if f.endswith(".syncd-partial"):
-                    raise AssertionError(f"partial left behind: {rel}/{f}")
-                tree[f"{rel}/{f}".lstrip("/")] = (Path(folder) / f).read_bytes()
+        tree, partials = read_local_tree(self.root)
+        if partials:
+            raise AssertionError(f"partial left behind: {partials[0]}")
         return tree
+
+    def write_config(
+        self,
+        path: Path,
+        *,
+        state_dir: Path | None = None,
+        sync: dict[str, object] | None = None,
+    ) -> Path:
+        """A config file for `syncd` subprocesses: this pair, its cloud and its state."""
+        settings = self.client.settings
+        config: dict[str, object] = {
+            "cloud": {
+                "api_url": settings.api_url,
+                "content_url": settings.content_url,
+                "token_url": settings.token_url,
+                "client_id": settings.client_id,
+                "client_secret": settings.client_secret,
+                "token_file": str(settings.token_file),
+            },
+            "state_dir": str(state_dir or self.state_dir),
+            "pairs": [
+                {"name": self.pair.name, "local": str(self.root), "remote": self.pair.remote_root}
+            ],
+        }
+        if sync:
+            config["sync"] = sync
+        path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        return path
 
     # --- the remote side -----------------------------------------------------------------
 
@@ -133,3 +155,23 @@ def walk_files(root: Path) -> Iterator[Path]:
     for folder, _, files in os.walk(root):
         for name in files:
             yield Path(folder) / name
+
+
+def read_local_tree(root: Path) -> tuple[dict[str, bytes | str], list[str]]:
+    """The synced tree under `root` (our `.syncd` folder left out) and, apart, the partial
+    downloads found in it."""
+    tree: dict[str, bytes | str] = {}
+    partials: list[str] = []
+    for folder, dirs, files in os.walk(root):
+        rel = os.path.relpath(folder, root)
+        rel = "" if rel == "." else rel + "/"
+        if not rel:
+            dirs[:] = [d for d in dirs if d != STATE_DIR_NAME]
+        for name in dirs:
+            tree[rel + name] = DIR
+        for name in files:
+            if name.endswith(PARTIAL_SUFFIX):
+                partials.append(rel + name)
+            else:
+                tree[rel + name] = (Path(folder) / name).read_bytes()
+    return tree, sorted(partials)

@@ -283,28 +283,6 @@ def test_low_disk_reserve_pauses_downloads_before_the_disk_fills(
 # --- state, login --------------------------------------------------------------------------
 
 
-def _config(h: Harness, path: Path, local: Path, state: Path, token: Path) -> Path:
-    settings = h.client.settings
-    path.write_text(
-        f"""
-cloud:
-  api_url: {settings.api_url}
-  content_url: {settings.content_url}
-  token_url: {settings.token_url}
-  client_id: {settings.client_id}
-  client_secret: {settings.client_secret}
-  token_file: {token}
-state_dir: {state}
-pairs:
-  - name: pair
-    local: {local}
-    remote: /sync
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "syncd", *args], capture_output=True, text=True, timeout=60
@@ -312,7 +290,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_corrupt_state_db_stops_clearly_and_reset_rebuilds(h: Harness, tmp_path: Path) -> None:
-    config = _config(h, tmp_path / "c.yaml", h.root, h.state_dir, h.client.settings.token_file)
+    config = h.write_config(tmp_path / "c.yaml")
     h.write("a.txt", "a")
     assert _cli("sync", "--config", str(config)).returncode == 0
     h.db_path.write_bytes(b"garbage" * 1000)
@@ -331,7 +309,7 @@ def test_corrupt_state_db_stops_clearly_and_reset_rebuilds(h: Harness, tmp_path:
 def test_state_db_from_a_newer_syncd_is_refused(h: Harness, tmp_path: Path) -> None:
     import sqlite3
 
-    config = _config(h, tmp_path / "c.yaml", h.root, h.state_dir, h.client.settings.token_file)
+    config = h.write_config(tmp_path / "c.yaml")
     assert _cli("sync", "--config", str(config)).returncode == 0
     with sqlite3.connect(h.db_path) as raw:
         raw.execute("UPDATE alembic_version SET version_num = '0999'")
@@ -340,7 +318,7 @@ def test_state_db_from_a_newer_syncd_is_refused(h: Harness, tmp_path: Path) -> N
 
 
 def test_revoked_refresh_token_asks_for_a_new_login(h: Harness, tmp_path: Path) -> None:
-    config = _config(h, tmp_path / "c.yaml", h.root, h.state_dir, h.client.settings.token_file)
+    config = h.write_config(tmp_path / "c.yaml")
     h.write("a.txt", "a")
     h.emulator.revoke_refresh_tokens()
     h.emulator.expire_access_tokens()

@@ -21,7 +21,7 @@ from syncd.config import SyncOptions
 from syncd.store import Store
 from syncd.sync import localfs
 from syncd.sync.io import TokenBucket
-from tests.integration.harness import DIR, Harness
+from tests.integration.harness import Harness
 
 LATER = datetime.now() + timedelta(minutes=5)
 COPY = " (conflicted copy 2026-11-26 175502 box)"
@@ -70,25 +70,10 @@ def test_download_killed_halfway_resumes_after_restart(h: Harness, tmp_path: Pat
     size = 24 * 1024 * 1024
     data = os.urandom(size)
     h.remote_write("large.bin", data)
-    config = tmp_path / "config.yaml"
-    settings = h.client.settings
-    config.write_text(
-        f"""
-cloud:
-  api_url: {settings.api_url}
-  content_url: {settings.content_url}
-  token_url: {settings.token_url}
-  client_id: {settings.client_id}
-  client_secret: {settings.client_secret}
-  token_file: {settings.token_file}
-state_dir: {h.state_dir.parent / "state-cli"}
-sync:
-  download_limit: 6 MiB
-pairs:
-  - local: {h.root}
-    remote: /sync
-""",
-        encoding="utf-8",
+    config = h.write_config(
+        tmp_path / "config.yaml",
+        state_dir=h.state_dir.parent / "state-cli",
+        sync={"download_limit": "6 MiB"},
     )
     command = [sys.executable, "-m", "syncd", "sync", "--config", str(config), "-q"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -153,7 +138,7 @@ def test_selective_sync_keeps_a_cloud_folder_out_and_deletes_nothing(h: Harness)
 
 
 def test_exclude_commands_find_the_pair_from_a_cloud_path(h: Harness, tmp_path: Path) -> None:
-    config = _cli_config(h, tmp_path)
+    config = h.write_config(tmp_path / "cli-config.yaml")
     runner = CliRunner()
     result = runner.invoke(main, ["exclude", "add", "--config", str(config), "/sync/photos"])
     assert result.exit_code == 0, result.output
@@ -196,7 +181,7 @@ def test_conflicts_resolve(h: Harness, keep: str, expected: bytes | None, copy_l
 
 def test_conflicts_command_lists_and_resolves(h: Harness, tmp_path: Path) -> None:
     _conflicted(h)
-    config = _cli_config(h, tmp_path)
+    config = h.write_config(tmp_path / "cli-config.yaml")
     listed = CliRunner().invoke(main, ["conflicts", "--config", str(config)])
     assert listed.exit_code == 0 and f"a{COPY}.txt" in listed.output
     done = CliRunner().invoke(
@@ -290,7 +275,7 @@ def test_limit_command_changes_a_running_daemon(tmp_path: Path, h: Harness) -> N
     from syncd.daemon import Daemon
     from syncd.sdnotify import Notifier
 
-    config_path = _cli_config(h, tmp_path)
+    config_path = h.write_config(tmp_path / "cli-config.yaml")
     config = load_config(config_path)
     daemon = Daemon(
         config,
@@ -307,29 +292,3 @@ def test_limit_command_changes_a_running_daemon(tmp_path: Path, h: Harness) -> N
     CliRunner().invoke(main, ["limit", "--config", str(config_path), "--reset"])
     daemon._on_control(signal.SIGUSR1, None)
     assert daemon.limits.up.rate == 0
-
-
-def _cli_config(h: Harness, tmp_path: Path) -> Path:
-    settings = h.client.settings
-    config = tmp_path / "cli-config.yaml"
-    config.write_text(
-        f"""
-cloud:
-  api_url: {settings.api_url}
-  content_url: {settings.content_url}
-  token_url: {settings.token_url}
-  client_id: {settings.client_id}
-  client_secret: {settings.client_secret}
-  token_file: {settings.token_file}
-state_dir: {h.state_dir}
-pairs:
-  - name: {h.pair.name}
-    local: {h.root}
-    remote: /sync
-""",
-        encoding="utf-8",
-    )
-    return config
-
-
-_ = DIR

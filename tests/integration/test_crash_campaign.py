@@ -189,32 +189,6 @@ def emulator(switch: KillSwitch) -> Iterator[Emulator]:
         yield emu
 
 
-def write_config(h: Harness, path: Path) -> Path:
-    settings = h.client.settings
-    path.write_text(
-        f"""
-cloud:
-  api_url: {settings.api_url}
-  content_url: {settings.content_url}
-  token_url: {settings.token_url}
-  client_id: {settings.client_id}
-  client_secret: {settings.client_secret}
-  token_file: {settings.token_file}
-state_dir: {h.state_dir}
-sync:
-  transfers: 3
-  poll_interval: 1
-  debounce: 0.2
-pairs:
-  - name: pair
-    local: {h.root}
-    remote: /sync
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
 def expected_calls(workload: Workload) -> Counter[str]:
     """Roughly how many calls of each kind a full sync of the workload makes."""
     per_role: dict[str, dict[str, int]] = {
@@ -434,7 +408,9 @@ def run_trial(seed: int, h: Harness, switch: KillSwitch, tmp_path: Path) -> None
     before = read_sides(h.root, h.emulator)
     assert before.local == workload.local_tree and before.remote == workload.remote_tree
 
-    config = write_config(h, tmp_path / "config.yaml")
+    config = h.write_config(
+        tmp_path / "config.yaml", sync={"transfers": 3, "poll_interval": 1, "debounce": 0.2}
+    )
     logs = tmp_path / "logs"
     logs.mkdir()
     runner = Runner(h, switch, config, logs)

@@ -83,7 +83,7 @@ from syncd.sync.executor import Outcome
 from syncd.sync.localfs import PARTIAL_SUFFIX
 from syncd.sync.remote import TEMP_PREFIX
 from tests.cloud.helpers import make_settings, seed_token
-from tests.integration.harness import DIR, REMOTE_ROOT, Harness
+from tests.integration.harness import DIR, REMOTE_ROOT, Harness, read_local_tree
 
 Tree = dict[str, bytes | str]
 Side = Literal["local", "cloud"]
@@ -186,18 +186,7 @@ class SyncMachine(RuleBasedStateMachine):
 
     def _local_tree(self) -> Tree:
         """The local tree, leaving out the partial downloads an interrupted sync may keep."""
-        tree: Tree = {}
-        for folder, dirs, files in os.walk(self.h.root):
-            rel = os.path.relpath(folder, self.h.root)
-            rel = "" if rel == "." else rel + "/"
-            if not rel:
-                dirs[:] = [d for d in dirs if d != ".syncd"]
-            for name in dirs:
-                tree[rel + name] = DIR
-            for name in files:
-                if not name.endswith(PARTIAL_SUFFIX):
-                    tree[rel + name] = (Path(folder) / name).read_bytes()
-        return tree
+        return read_local_tree(self.h.root)[0]
 
     def _open_engine(self) -> PairEngine:
         self._close_engine()
