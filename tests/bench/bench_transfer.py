@@ -28,7 +28,6 @@ from tests.bench.trees import write_big_file
 
 LIMIT_MIB = 64
 ENV_VAR = "SYNCD_BENCH_ENV"
-CHUNK = 1 << 20
 FIGURES = ("syncd-upload", "floor-upload", "syncd-download", "floor-download")
 
 
