@@ -442,14 +442,19 @@ class _Context:
 
     def _download(self, action: Download, outcome: Outcome) -> None:
         rel_path = action.rel_path
-        self._check_local(rel_path, action.replace)
+        if action.replace is not None:
+            self._check_local(rel_path, action.replace)
         partial, sha256, st = self._fetch(rel_path, action.remote, action)
         try:
-            self._check_local(rel_path, action.replace)
             target = self._path(rel_path)
-            if action.replace is not None:
+            if action.replace is None:
+                # A new file: the rename itself refuses to overwrite what appeared meanwhile.
+                if not localfs.rename_new(partial, target):
+                    raise Stale("appeared locally meanwhile")
+            else:
+                self._check_local(rel_path, action.replace)
                 self._keep_in_trash(rel_path)
-            os.replace(partial, target)
+                os.replace(partial, target)
         except BaseException:
             _unlink_quietly(partial)
             raise

@@ -79,12 +79,17 @@ class HashingSource:
 
 
 class HashingWriter:
-    """A download destination that hashes what is written, as long as it is written in order."""
+    """A download destination that hashes what is written, as long as it is written in order.
 
-    def __init__(self, handle: BinaryIO) -> None:
+    It keeps its own position (the handle must start at `position`), so `tell` costs no
+    system call.
+    """
+
+    def __init__(self, handle: BinaryIO, position: int = 0) -> None:
         self._handle = handle
         self._digest = hashlib.sha256()
         self._in_order = True
+        self._position = position
 
     @classmethod
     def resuming(cls, handle: BinaryIO, offset: int) -> HashingWriter:
@@ -100,22 +105,26 @@ class HashingWriter:
                 break
             writer._digest.update(chunk)
             remaining -= len(chunk)
-        handle.seek(offset)
+        writer._position = handle.seek(offset)
         handle.truncate()
         return writer
 
     def write(self, data: bytes) -> int:
         self._digest.update(data)
-        return self._handle.write(data)
+        view = memoryview(data)
+        while view:  # an unbuffered handle may write less than it was given
+            view = view[self._handle.write(view) :]
+        self._position += len(data)
+        return len(data)
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        position = self._handle.seek(offset, whence)
+        self._position = self._handle.seek(offset, whence)
         self._digest = hashlib.sha256()
-        self._in_order = position == 0
-        return position
+        self._in_order = self._position == 0
+        return self._position
 
     def tell(self) -> int:
-        return self._handle.tell()
+        return self._position
 
     def seekable(self) -> bool:
         return True

@@ -321,31 +321,64 @@ def sync_filesystem(path: Path) -> None:
     file and per folder: the same guarantee for what the commit records, for one journal
     flush instead of thousands. Where syncfs is missing, sync(2) does the same for all.
     """
-    syncfs = _syncfs()
+    syncfs = _libc_function("syncfs")
     if syncfs is None:
         os.sync()
         return
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         if syncfs(fd) != 0:
-            import ctypes
-
-            code = ctypes.get_errno()
+            code = _errno()
             raise OSError(code, os.strerror(code), str(path))
     finally:
         os.close(fd)
 
 
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+# What renameat2 answers where the kernel or the filesystem lacks RENAME_NOREPLACE.
+_NO_NOREPLACE = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP})
+
+
+def rename_new(source: Path, target: Path) -> bool:
+    """Rename `source` to `target` unless something is already at `target`; False then.
+
+    One renameat2(RENAME_NOREPLACE) call: nothing the user creates at `target` while a
+    download runs can be overwritten, with no window between a check and the rename, and one
+    system call instead of two. Where the kernel or filesystem lacks it, check then rename.
+    """
+    renameat2 = _libc_function("renameat2")
+    if renameat2 is not None:
+        src, dst = os.fsencode(source), os.fsencode(target)
+        if renameat2(_AT_FDCWD, src, _AT_FDCWD, dst, _RENAME_NOREPLACE) == 0:
+            return True
+        code = _errno()
+        if code == errno.EEXIST:
+            return False
+        if code not in _NO_NOREPLACE:
+            raise OSError(code, os.strerror(code), str(source), None, str(target))
+    if os.path.lexists(target):
+        return False
+    os.replace(source, target)
+    return True
+
+
 @functools.cache
-def _syncfs() -> Callable[[int], int] | None:
+def _libc_function(name: str) -> Callable[..., int] | None:
+    """A libc function by name (it releases the GIL while it runs); None where it is missing."""
     import ctypes
 
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        function: Callable[[int], int] = libc.syncfs
+        function: Callable[..., int] = getattr(ctypes.CDLL(None, use_errno=True), name)
     except (OSError, AttributeError):
         return None
     return function
+
+
+def _errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
 
 
 def state_dir(root: Path) -> Path:

@@ -82,6 +82,33 @@ def test_file_deleted_while_it_uploads_leaves_nothing_behind(h: Harness) -> None
     assert h.remote_tree() == {"keep.txt": b"k"}
 
 
+@pytest.mark.parametrize("appears", ["file", "symlink", "folder"])
+def test_what_appears_locally_while_a_new_cloud_file_downloads_is_not_overwritten(
+    h: Harness, tmp_path: Path, appears: str
+) -> None:
+    h.remote_write("notes.txt", b"from the cloud")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not synced")
+    target = h.root / "notes.txt"
+    make = {
+        "file": lambda: target.write_text("typed meanwhile"),
+        "symlink": lambda: target.symlink_to(outside),
+        "folder": lambda: (target.mkdir(), (target / "inner.txt").write_text("i")),
+    }[appears]
+    with Store.open(h.db_path) as store:
+        engine = _engine_with_hook(h, store, lambda rel: rel == "notes.txt" and make())
+        engine.sync()
+    # The download stopped short of the rename: what the user put there is untouched.
+    if appears == "file":
+        assert target.read_text() == "typed meanwhile"
+    elif appears == "symlink":
+        assert target.is_symlink() and outside.read_text() == "not synced"
+    else:
+        assert (target / "inner.txt").read_text() == "i"
+    assert h.remote_read("notes.txt") == b"from the cloud"
+    assert not list(h.root.glob(".notes.txt*"))  # no partial left behind
+
+
 def _as_nobody(work) -> int:  # type: ignore[no-untyped-def]
     """Run `work()` in a forked child that has given up root (root reads everything)."""
     pid = os.fork()
