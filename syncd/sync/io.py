@@ -12,27 +12,43 @@ from typing import BinaryIO, cast
 
 
 class HashingReader:
-    """A file opened for an upload that hashes what the upload reads."""
+    """A file opened for an upload that hashes what the upload reads.
+
+    It reads an unbuffered handle and keeps its own position: an upload reads each byte
+    once, so a buffer, a terminal check and position queries would only add system calls.
+    """
 
     def __init__(self, handle: BinaryIO, on_close: Callable[[str | None], None]) -> None:
         self._handle = handle
         self._digest = hashlib.sha256()
         self._complete = True
         self._on_close = on_close
+        self._position = 0
 
     def read(self, size: int = -1) -> bytes:
-        chunk = self._handle.read(size)
+        if size < 0:
+            chunk = self._handle.read()
+        else:
+            chunk = self._handle.read(size)
+            # An unbuffered read may return less than asked before the end of the file.
+            while chunk and len(chunk) < size:
+                more = self._handle.read(size - len(chunk))
+                if not more:
+                    break
+                chunk += more
         self._digest.update(chunk)
+        self._position += len(chunk)
         return chunk
 
     def seek(self, offset: int, whence: int = 0) -> int:
         # A reader that jumps no longer sees every byte in order: the hash is void.
         self._complete = offset == 0 and whence == 0
         self._digest = hashlib.sha256()
-        return self._handle.seek(offset, whence)
+        self._position = self._handle.seek(offset, whence)
+        return self._position
 
     def tell(self) -> int:
-        return self._handle.tell()
+        return self._position
 
     def fileno(self) -> int:
         return self._handle.fileno()
@@ -40,7 +56,7 @@ class HashingReader:
     def close(self) -> None:
         if self._handle.closed:
             return
-        at_end = self._handle.tell() == os.fstat(self._handle.fileno()).st_size
+        at_end = self._position == os.fstat(self._handle.fileno()).st_size
         self._handle.close()
         self._on_close(self._digest.hexdigest() if self._complete and at_end else None)
 
@@ -65,7 +81,7 @@ class HashingSource:
         self.sha256: str | None = None
 
     def open(self) -> BinaryIO:
-        handle = open(self.path, "rb")  # noqa: SIM115 - closed by the reader we return
+        handle = open(self.path, "rb", buffering=0)  # noqa: SIM115 - the reader closes it
         if os.fstat(handle.fileno()).st_size != self.size:
             handle.close()
             from syncd.cloud.transfer import SourceChanged
