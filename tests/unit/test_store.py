@@ -116,3 +116,38 @@ def test_the_known_schema_head_is_alembic_s_head() -> None:
     from syncd.store import SCHEMA_HEAD
 
     assert head_revision() == SCHEMA_HEAD
+
+
+def _schema(path: Path) -> set[tuple[str, str, str | None]]:
+    with sqlite3.connect(path) as raw:
+        rows = raw.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+    return {(kind, name, sql) for kind, name, sql in rows}
+
+
+def test_a_new_db_gets_exactly_the_schema_the_migrations_make(tmp_path: Path) -> None:
+    """New databases skip Alembic (start-up time): the tables in store.py must then be the
+    head schema, statement for statement, or a later migration would meet a different DB."""
+    import sqlalchemy as sa
+
+    migrated = tmp_path / "migrated.db"
+    engine = sa.create_engine(f"sqlite:///{migrated}")
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), "head")
+    engine.dispose()
+    with Store.open(tmp_path / "new.db"):
+        pass
+    assert _schema(tmp_path / "new.db") == _schema(migrated)
+    with sqlite3.connect(tmp_path / "new.db") as raw:
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (head_revision(),)
+        ]
+
+
+def test_a_db_with_tables_but_no_revision_is_left_to_alembic(tmp_path: Path) -> None:
+    """Only an empty file is created directly: anything else goes through the migrations,
+    which refuse what they do not recognise instead of stamping it."""
+    path = tmp_path / "odd.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE TABLE entries (rel_path TEXT PRIMARY KEY)")
+    with pytest.raises(StateError):
+        Store.open(path)
