@@ -2,9 +2,10 @@
 
 SQLite through SQLAlchemy Core, schema owned by the Alembic revisions in `migrations/`
 (run on every open; a new, empty DB is created from the tables below, which a test holds
-identical to what the revisions make). WAL lets `syncd status` read while the daemon writes; every write
-transaction starts with `BEGIN IMMEDIATE`, because a deferred transaction that reads and then
-writes fails with "database is locked" when another connection got there first.
+identical to what the revisions make). WAL lets `syncd status` read while the daemon
+writes; every write transaction starts with `BEGIN IMMEDIATE`, because a deferred
+transaction that reads and then writes fails with "database is locked" when another
+connection got there first.
 """
 
 from __future__ import annotations
