@@ -215,6 +215,11 @@ def _walk(
     excludes: Excludes,
     result: LocalScan,
 ) -> None:
+    # The hot loop of every sync (once per local item): kept flat, since each call and
+    # attribute lookup costs about as much as the lstat itself on a big tree.
+    entries, partials = result.entries, result.partials
+    file_kind, dir_kind = Kind.FILE, Kind.DIR
+    excluded = excludes.excluded
     stack = [folder]
     while stack:
         current = stack.pop()
@@ -226,9 +231,10 @@ def _walk(
         except OSError as exc:
             _unreadable(result, current, exc)
             continue
+        prefix = f"{current}/" if current else ""
         for item in listing:
             name = item.name
-            rel_path = intern(f"{current}/{name}" if current else name)  # see store.load_base
+            rel_path = intern(prefix + name)  # see store.load_base
             problem = name_problem(name)
             if problem is not None:
                 result.unreadable.add(rel_path)
@@ -241,29 +247,47 @@ def _walk(
             except OSError as exc:
                 _unreadable(result, rel_path, exc)
                 continue
-            is_dir = stat.S_ISDIR(st.st_mode)
-            if stat.S_ISREG(st.st_mode) and name.endswith(PARTIAL_SUFFIX):
-                result.partials.add(rel_path)
+            file_type = stat.S_IFMT(st.st_mode)
+            if file_type == stat.S_IFREG:
+                if name.endswith(PARTIAL_SUFFIX):
+                    partials.add(rel_path)
+                    continue
+                if excluded(rel_path, False):
+                    continue
+                known = base.get(rel_path)
+                if (
+                    known is not None
+                    and known.mtime_ns == st.st_mtime_ns
+                    and known.inode == st.st_ino
+                    and known.size == st.st_size
+                    and known.kind is file_kind
+                ):
+                    # Unchanged: the base row's own numbers, not three new int objects
+                    # (about 90 bytes a file, 10 MB on a tree of 100,000).
+                    entries[rel_path] = LocalEntry(
+                        file_kind, known.size, known.mtime_ns, known.inode
+                    )
+                    continue
+                entry = LocalEntry(file_kind, st.st_size, st.st_mtime_ns, st.st_ino)
+                if known is not None:
+                    hashed = _maybe_hash(root, rel_path, entry, known, result)
+                    if hashed is None:
+                        continue
+                    entry = hashed
+                entries[rel_path] = entry
+            elif file_type == stat.S_IFDIR:
+                if excluded(rel_path, True):
+                    continue
+                entries[rel_path] = LocalEntry(dir_kind, 0, 0, st.st_ino)
+                stack.append(rel_path)
+            elif excluded(rel_path, False):
                 continue
-            if excludes.excluded(rel_path, is_dir):
-                continue
-            if stat.S_ISLNK(st.st_mode):
+            elif file_type == stat.S_IFLNK:
                 result.unreadable.add(rel_path)
                 result.notes.append(f"{rel_path}: symbolic link, not synced")
-                continue
-            entry = entry_from_stat(st)
-            if entry is None:
+            else:
                 result.unreadable.add(rel_path)
                 result.notes.append(f"{rel_path}: not a regular file or folder, not synced")
-                continue
-            if entry.kind is Kind.FILE:
-                hashed = _maybe_hash(root, rel_path, entry, base.get(rel_path), result)
-                if hashed is None:
-                    continue
-                entry = hashed
-            else:
-                stack.append(rel_path)
-            result.entries[rel_path] = entry
 
 
 # --- writes --------------------------------------------------------------------------------
