@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -28,6 +29,21 @@ config_option = click.option(
 def load(config_path: Path | None) -> Config:
     """Load the config; a bad one raises `ConfigError`, which `handle_errors` turns into exit 2."""
     return load_config(config_path)
+
+
+def settle_heap() -> None:
+    """Tune the cyclic garbage collector for syncd's heap; call once the modules a long
+    command needs are imported.
+
+    What is loaded by then (SQLAlchemy, httpx, pydantic: a few hundred thousand objects)
+    lives as long as the process, yet every full collection would walk it again: `freeze`
+    leaves it out. And a scan of a big tree allocates entries by the hundred thousand,
+    none of them in a cycle: at the default threshold (700) they set off over a thousand
+    collections per pass, about 0.5 s of a no-change sync of 100,000 files. Cycles are
+    still collected, only in bigger batches.
+    """
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 10)
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:

@@ -17,6 +17,7 @@ from syncd.cli.common import (
     echo_json,
     handle_errors,
     load,
+    settle_heap,
     transfer_options,
     with_overrides,
 )
@@ -54,6 +55,7 @@ def run(
     """Keep every folder pair in sync until SIGTERM or Ctrl-C (what the service runs)."""
     from syncd.daemon import Daemon
 
+    settle_heap()
     config = with_overrides(load(config_path), upload_limit, download_limit, transfers)
     setup_logging(
         verbose=verbose,

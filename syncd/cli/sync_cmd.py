@@ -11,7 +11,14 @@ from pathlib import Path
 
 import click
 
-from syncd.cli.common import config_option, handle_errors, load, transfer_options, with_overrides
+from syncd.cli.common import (
+    config_option,
+    handle_errors,
+    load,
+    settle_heap,
+    transfer_options,
+    with_overrides,
+)
 from syncd.cli.progress import Display, PlainDisplay, RichDisplay, describe
 from syncd.cloud.client import CloudClient
 from syncd.compose import make_engine, make_limits, open_client, open_store
@@ -70,6 +77,7 @@ def sync(
     transfers: int | None,
 ) -> None:
     """Sync the configured folder pairs once, both ways, and exit."""
+    settle_heap()
     config = with_overrides(load(config_path), upload_limit, download_limit, transfers)
     setup_logging(
         verbose=verbose,
