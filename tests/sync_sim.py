@@ -232,7 +232,12 @@ class World:
             self._set_base(rel_path)
             return
         if action.loser == "local":
+            # As the executor: the local item goes aside and, in the same step, a cloud
+            # file comes down in its place with its base row.
             self.move_local(rel_path, action.conflict_path)
+            if action.remote.kind is Kind.FILE:
+                self.put_local(rel_path, self.remote[rel_path])
+                self._set_base(rel_path)
         else:
             self.move_remote(rel_path, action.conflict_path)
 

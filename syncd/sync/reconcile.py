@@ -126,6 +126,33 @@ def remote_side(remote: RemoteEntry | None, base: BaseEntry | None) -> Side:
     return Side.UNCHANGED if remote.fingerprint() == base.remote_fingerprint() else Side.MODIFIED
 
 
+def look_alikes(base: BaseSnapshot, remote: RemoteSnapshot) -> frozenset[str]:
+    """Paths whose cloud file reads as unchanged but may be another synced file moved there.
+
+    The API has no checksum and dates to the second. A file moved in the cloud keeps its
+    size and dates, so one moved over a path whose file had the same numbers reads as that
+    file, unchanged, and a local edit would be uploaded over it unseen. The tell: a base file
+    with those very numbers is gone from its own path in the same listing. Such paths count
+    as changed in the cloud; at worst an identical file is fetched again or kept twice.
+    """
+    vanished = {
+        entry.remote_fingerprint()
+        for rel_path, entry in base.items()
+        if rel_path not in remote and entry.kind is Kind.FILE and entry.remote_dates_known
+    }
+    if not vanished:
+        return frozenset()
+    return frozenset(
+        rel_path
+        for rel_path, entry in base.items()
+        if entry.kind is Kind.FILE
+        and entry.remote_dates_known
+        and entry.remote_fingerprint() in vanished
+        and (current := remote.get(rel_path)) is not None
+        and current.fingerprint() == entry.remote_fingerprint()
+    )
+
+
 def parent_of(rel_path: str) -> str:
     return posixpath.dirname(rel_path)
 
@@ -426,6 +453,7 @@ class _Planner:
         self.remote = remote
         self.policy = policy
         self.skip = skip
+        self.look_alikes = look_alikes(base, remote)
         self.outcomes: dict[str, _Outcome] = {}
         self.children: dict[str, list[str]] = defaultdict(list)
         # Every path any side knows (one set, grown in place: big trees make copies count);
@@ -443,6 +471,7 @@ class _Planner:
         # both sides (nearly all, on most passes) skip the table: they plan nothing, and a
         # folder that exists on both sides stays whatever happens below it.
         local, base, remote, outcomes = self.local, self.base, self.remote, self.outcomes
+        look_alikes = self.look_alikes
         file, folder = Kind.FILE, Kind.DIR
         for rel_path in reversed(paths):
             known = base.get(rel_path)
@@ -463,6 +492,7 @@ class _Planner:
                     and there.created == known.remote_created
                     and there.size == known.size
                     and (known.remote_created or known.remote_modified)
+                    and rel_path not in look_alikes
                 ):
                     outcomes[rel_path] = _IN_SYNC
                     continue
@@ -552,6 +582,8 @@ class _Planner:
                 remote_after=remote is not None,
             )
         ls, rs = local_side(local, base), remote_side(remote, base)
+        if rs is Side.UNCHANGED and rel_path in self.look_alikes:
+            rs = Side.MODIFIED
         kinds = {entry.kind for entry in (local, remote) if entry is not None}
         if Kind.DIR in kinds or (base is not None and base.kind is Kind.DIR):
             return self._decide_with_folder(rel_path, local, base, remote, ls, rs)
