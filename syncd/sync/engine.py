@@ -596,11 +596,17 @@ class PairEngine:
             del self.temporaries[rel_path]
 
     def drop_orphan_partials(self) -> None:
-        """With nothing left to do, remove partial downloads of versions the cloud no longer
-        holds: nothing will resume them. (A download waiting to retry keeps its partial.)"""
+        """With nothing left to do, remove the partial downloads nothing will resume: all but
+        those of a version a download waiting to retry still wants. (One of a version the
+        cloud still holds can be an orphan too: a folder moved with a partial inside, or a
+        file that reached the disk by another way.)"""
         if not self.partials:
             return
-        wanted = {e.fingerprint_tag() for e in self.remote.values() if e.kind is Kind.FILE}
+        wanted = {
+            entry.fingerprint_tag()
+            for rel_path in self.retry_at
+            if (entry := self.remote.get(rel_path)) is not None and entry.kind is Kind.FILE
+        }
         for rel_path in sorted(self.partials):
             if localfs.partial_version(rel_path) not in wanted:
                 localfs.remove_partial(self.root, rel_path)

@@ -17,7 +17,9 @@ from syncd.cloud.errors import CloudUnavailable
 from syncd.cloud.models import RemoteFile
 from syncd.errors import RootGuardError
 from syncd.store import Store
+from syncd.sync import localfs
 from syncd.sync.engine import MARKER_KEY
+from syncd.sync.model import Kind, RemoteEntry
 from syncd.sync.remote import TEMP_PREFIX, temp_owner
 from syncd.sync.safety import MassDeleteError
 from tests.integration.harness import DIR, Harness
@@ -284,6 +286,24 @@ def test_a_partial_download_of_a_version_gone_from_the_cloud_is_removed(h: Harne
     h.emulator.delete("sync/d/new.bin")
     h.converge()  # the harness fails on any partial left behind
     assert h.local_tree() == {"d": DIR, "d/keep.txt": b"k"}
+
+
+def test_a_partial_of_a_version_already_in_place_is_removed(h: Harness) -> None:
+    """Found by the state machine: a download cut short inside a folder that then moved
+    with it, and the file reached its place by another way. The cloud still holds that
+    version, so the partial was kept for a resume that nothing would ever do."""
+    h.write("d/f.bin", b"f" * 5000)
+    h.converge()
+    with Store.open(h.db_path) as store:
+        known = store.load_base()["d/f.bin"]
+    entry = RemoteEntry(
+        Kind.FILE, known.remote_id, known.size, known.remote_created, known.remote_modified
+    )
+    partial = localfs.partial_path(h.root, "d/f.bin", version=entry.fingerprint_tag())
+    partial.write_bytes(b"f" * 100)
+    h.converge()  # the harness fails on any partial left behind
+    assert not partial.exists()
+    assert h.read("d/f.bin") == b"f" * 5000
 
 
 def test_row16_local_rename_and_move_are_server_side_calls(h: Harness) -> None:
