@@ -132,8 +132,8 @@ def look_alikes(base: BaseSnapshot, remote: RemoteSnapshot) -> frozenset[str]:
     The API has no checksum and dates to the second. A file moved in the cloud keeps its
     size and dates, so one moved over a path whose file had the same numbers reads as that
     file, unchanged, and a local edit would be uploaded over it unseen. The tell: a base file
-    with those very numbers is gone from its own path in the same listing. Such paths count
-    as changed in the cloud; at worst an identical file is fetched again or kept twice.
+    with those very numbers is gone from its own path in the same listing. Where such a path
+    also changed locally, the cloud side counts as changed too: both versions are kept.
     """
     vanished = {
         entry.remote_fingerprint()
@@ -582,7 +582,10 @@ class _Planner:
                 remote_after=remote is not None,
             )
         ls, rs = local_side(local, base), remote_side(remote, base)
-        if rs is Side.UNCHANGED and rel_path in self.look_alikes:
+        if rs is Side.UNCHANGED and ls is Side.MODIFIED and rel_path in self.look_alikes:
+            # Uploading over it could destroy a version no one has seen: keep both instead.
+            # (Unchanged on this side, the path is left alone: a download would mostly
+            # fetch, again, what is already here.)
             rs = Side.MODIFIED
         kinds = {entry.kind for entry in (local, remote) if entry is not None}
         if Kind.DIR in kinds or (base is not None and base.kind is Kind.DIR):
