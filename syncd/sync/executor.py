@@ -452,7 +452,18 @@ class _Context:
                 if not localfs.rename_new(partial, target):
                     raise Stale("appeared locally meanwhile")
             else:
-                self._check_local(rel_path, action.replace)
+                current = self._check_local(rel_path, action.replace)
+                if current is not None and self._holds(rel_path, action.replace, sha256):
+                    # The cloud sent what is here already (a look-alike checked, say): the
+                    # file stays as it is, and no copy of it goes to the trash.
+                    _unlink_quietly(partial)
+                    kept = LocalEntry(
+                        Kind.FILE, current.size, current.mtime_ns, current.inode, sha256
+                    )
+                    outcome.base[rel_path] = BaseEntry.of(kept, action.remote)
+                    outcome.local[rel_path] = kept
+                    outcome.transferred = action.remote.size
+                    return
                 self._keep_in_trash(rel_path)
                 os.replace(partial, target)
         except BaseException:
@@ -462,6 +473,16 @@ class _Context:
         outcome.base[rel_path] = BaseEntry.of(local, action.remote)
         outcome.local[rel_path] = local
         outcome.transferred = action.remote.size
+
+    def _holds(self, rel_path: str, local: LocalEntry, sha256: str | None) -> bool:
+        """Does the local file (as `local` saw it, just checked) hold exactly `sha256`?
+        Known without reading it when the scan hashed it, or when it is its base row's."""
+        if sha256 is None:
+            return False
+        if local.sha256 is not None:
+            return local.sha256 == sha256
+        known = self.base.get(rel_path)
+        return known is not None and local.same_stat(known) and known.sha256 == sha256
 
     def _keep_in_trash(self, rel_path: str) -> None:
         """Hard-link the version about to be overwritten into the trash (no copy, no gap)."""

@@ -646,3 +646,17 @@ def test_a_moved_and_edited_file_whose_move_failed_gets_no_false_conflict(
     report = h.converge()
     assert not report.conflicts
     assert h.remote_tree() == {"d": DIR, "d/keep.txt": b"k", "d/b.txt": b"new and longer"}
+
+
+def test_a_cloud_version_with_the_content_already_here_leaves_the_file_alone(h: Harness) -> None:
+    """New dates, same bytes (a cloud "touch", or a file written back): the download is
+    checked against the local file's hash, and the file stays, with nothing in the trash."""
+    h.write("a.txt", "same bytes")
+    h.converge()
+    inode = (h.root / "a.txt").stat().st_ino
+    h.remote_write("a.txt", "same bytes", when=LATER)
+    report = h.converge()
+    assert report.counts["download"] == 1
+    assert (h.root / "a.txt").stat().st_ino == inode
+    assert not list((localfs.state_dir(h.root) / "trash").rglob("a.txt"))
+    assert h.read("a.txt") == b"same bytes"
