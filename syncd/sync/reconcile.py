@@ -56,6 +56,7 @@ path, or one the engine is backing off from, becomes `Skip` and keeps its folder
 from __future__ import annotations
 
 import bisect
+import functools
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -455,18 +456,24 @@ class _Planner:
         self.skip = skip
         self.look_alikes = look_alikes(base, remote)
         self.outcomes: dict[str, _Outcome] = {}
-        self.children: dict[str, list[str]] = defaultdict(list)
+        self.paths: list[str] = []  # every path, sorted, as the plan started
         # Every path any side knows (one set, grown in place: big trees make copies count);
         # conflicted-copy names are added as they are chosen.
         self.taken: set[str] = set(base)
         self.taken.update(local)
         self.taken.update(remote)
 
-    def plan(self) -> list[Action]:
-        paths = sorted(self.taken)
-        children = self.children
-        for rel_path in paths:
+    @functools.cached_property
+    def children(self) -> dict[str, list[str]]:
+        """Each folder's direct children, built when first needed: a pass over a tree in
+        sync never asks, and on 100,000 paths building it costs more than the pass."""
+        children: dict[str, list[str]] = defaultdict(list)
+        for rel_path in self.paths:
             children[rel_path.rpartition("/")[0]].append(rel_path)
+        return children
+
+    def plan(self) -> list[Action]:
+        self.paths = paths = sorted(self.taken)
         # Reverse sorted order visits every descendant before its folder. Paths in sync on
         # both sides (nearly all, on most passes) skip the table: they plan nothing, and a
         # folder that exists on both sides stays whatever happens below it.
