@@ -32,18 +32,14 @@ def load(config_path: Path | None) -> Config:
 
 
 def settle_heap() -> None:
-    """Tune the cyclic garbage collector for syncd's heap; call once the modules a long
-    command needs are imported.
+    """Call once the modules a long command needs are imported.
 
     What is loaded by then (SQLAlchemy, httpx, pydantic: a few hundred thousand objects)
-    lives as long as the process, yet every full collection would walk it again: `freeze`
-    leaves it out. And a scan of a big tree allocates entries by the hundred thousand,
-    none of them in a cycle: at the default threshold (700) they set off over a thousand
-    collections per pass, about 0.5 s of a no-change sync of 100,000 files. Cycles are
-    still collected, only in bigger batches.
+    lives as long as the process, yet every full collection of the cyclic garbage
+    collector would walk it again, and a scan of a big tree sets off several: `freeze`
+    leaves it out of them all. (The threshold is raised at start-up, in `syncd.cli.run`.)
     """
     gc.freeze()
-    gc.set_threshold(10_000, 20, 10)
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
