@@ -710,10 +710,13 @@ class _Context:
         outcome.remote[action.rel_path] = None
         if action.remote.kind is Kind.FILE:
             outcome.remote[action.conflict_path] = remote_entry(client.get_file(ref.id))
+            # The base row goes: the next pass uploads the local version as new, and the
+            # renamed copy comes down as new. Kept, the row would make the copy (same size,
+            # same dates) read as this file moved in the cloud, and the local edit would
+            # follow it there, over it.
+            outcome.base[action.rel_path] = None
         else:
             outcome.rescan.add(action.rel_path)
-        # Base stays: the local version is now a modification against a deleted remote,
-        # which the next pass uploads, and the renamed copy comes down as a new file.
 
 
 def _base_of(local: LocalEntry | None, remote: RemoteEntry | None) -> BaseEntry | None:

@@ -134,7 +134,7 @@ def look_alikes(base: BaseSnapshot, remote: RemoteSnapshot) -> frozenset[str]:
     size and dates, so one moved over a path whose file had the same numbers reads as that
     file, unchanged, and a local edit would be uploaded over it unseen. The tell: a base file
     with those very numbers is gone from its own path in the same listing. Where such a path
-    also changed locally, the cloud side counts as changed too: both versions are kept.
+    changed locally, the cloud file is kept aside rather than overwritten.
     """
     vanished = {
         entry.remote_fingerprint()
@@ -589,11 +589,6 @@ class _Planner:
                 remote_after=remote is not None,
             )
         ls, rs = local_side(local, base), remote_side(remote, base)
-        if rs is Side.UNCHANGED and ls is Side.MODIFIED and rel_path in self.look_alikes:
-            # Uploading over it could destroy a version no one has seen: keep both instead.
-            # (Unchanged on this side, the path is left alone: a download would mostly
-            # fetch, again, what is already here.)
-            rs = Side.MODIFIED
         kinds = {entry.kind for entry in (local, remote) if entry is not None}
         if Kind.DIR in kinds or (base is not None and base.kind is Kind.DIR):
             return self._decide_with_folder(rel_path, local, base, remote, ls, rs)
@@ -630,6 +625,13 @@ class _Planner:
                 both.actions.append(Record(rel_path, kept, remote))
             return both  # row 1
         if rs is Side.UNCHANGED:
+            if rel_path in self.look_alikes:
+                # It may be another version moved over this path: the local edit takes the
+                # name as usual, but the cloud file is renamed aside first, not overwritten.
+                # (Where the local side is unchanged, a look-alike is left alone: fetching
+                # it would mostly bring back what is already here.)
+                both.actions.append(self._conflict(rel_path, local, remote, False, "remote"))
+                return both
             both.actions.append(Upload(rel_path, local, replace=remote))  # row 2
             return both
         if ls is Side.UNCHANGED:

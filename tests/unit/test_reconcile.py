@@ -661,8 +661,11 @@ def test_a_cloud_file_moved_over_a_look_alike_is_not_overwritten() -> None:
     world.remote_meta["c/b"] = RemoteEntry(Kind.FILE, "c/b", twin.size, twin.created, 9)
     actions = world.plan(POLICY).actions
     assert not any(isinstance(a, Upload) and a.replace is not None for a in actions), actions
+    (aside,) = [a for a in actions if isinstance(a, Conflict)]
+    assert (aside.rel_path, aside.loser) == ("c/b", "remote")
     converge(world)
-    assert {"B2", "L5"} <= set(world.local.values())
+    # The edit takes the name, as any local edit would; the cloud file is kept beside it.
+    assert world.local["c/b"] == "L5" and world.local[aside.conflict_path] == "B2"
 
 
 def test_a_look_alike_is_only_suspected_when_its_twin_left_the_cloud() -> None:
