@@ -454,7 +454,6 @@ class _Planner:
         self.remote = remote
         self.policy = policy
         self.skip = skip
-        self.look_alikes = look_alikes(base, remote)
         self.outcomes: dict[str, _Outcome] = {}
         self.paths: list[str] = []  # every path, sorted, as the plan started
         # Every path any side knows (one set, grown in place: big trees make copies count);
@@ -462,6 +461,12 @@ class _Planner:
         self.taken: set[str] = set(base)
         self.taken.update(local)
         self.taken.update(remote)
+
+    @functools.cached_property
+    def look_alikes(self) -> frozenset[str]:
+        """See `look_alikes`; only a local edit over an unchanged-looking cloud file asks,
+        so a pass with nothing to do never pays for the walk over the base."""
+        return look_alikes(self.base, self.remote)
 
     @functools.cached_property
     def children(self) -> dict[str, list[str]]:
@@ -478,7 +483,6 @@ class _Planner:
         # both sides (nearly all, on most passes) skip the table: they plan nothing, and a
         # folder that exists on both sides stays whatever happens below it.
         local, base, remote, outcomes = self.local, self.base, self.remote, self.outcomes
-        look_alikes = self.look_alikes
         file, folder = Kind.FILE, Kind.DIR
         for rel_path in reversed(paths):
             known = base.get(rel_path)
@@ -499,7 +503,6 @@ class _Planner:
                     and there.created == known.remote_created
                     and there.size == known.size
                     and (known.remote_created or known.remote_modified)
-                    and rel_path not in look_alikes
                 ):
                     outcomes[rel_path] = _IN_SYNC
                     continue
