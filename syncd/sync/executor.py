@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -445,6 +445,7 @@ class _Context:
         if action.replace is not None:
             self._check_local(rel_path, action.replace)
         partial, sha256, st = self._fetch(rel_path, action.remote, action)
+        local = LocalEntry(Kind.FILE, st.st_size, st.st_mtime_ns, st.st_ino, sha256)
         try:
             target = self._path(rel_path)
             if action.replace is None:
@@ -457,19 +458,13 @@ class _Context:
                     # The cloud sent what is here already (a look-alike checked, say): the
                     # file stays as it is, and no copy of it goes to the trash.
                     _unlink_quietly(partial)
-                    kept = LocalEntry(
-                        Kind.FILE, current.size, current.mtime_ns, current.inode, sha256
-                    )
-                    outcome.base[rel_path] = BaseEntry.of(kept, action.remote)
-                    outcome.local[rel_path] = kept
-                    outcome.transferred = action.remote.size
-                    return
-                self._keep_in_trash(rel_path)
-                os.replace(partial, target)
+                    local = replace(current, sha256=sha256)
+                else:
+                    self._keep_in_trash(rel_path)
+                    os.replace(partial, target)
         except BaseException:
             _unlink_quietly(partial)
             raise
-        local = LocalEntry(Kind.FILE, st.st_size, st.st_mtime_ns, st.st_ino, sha256)
         outcome.base[rel_path] = BaseEntry.of(local, action.remote)
         outcome.local[rel_path] = local
         outcome.transferred = action.remote.size
