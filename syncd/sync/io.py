@@ -97,15 +97,15 @@ class HashingSource:
 class HashingWriter:
     """A download destination that hashes what is written, as long as it is written in order.
 
-    It keeps its own position (the handle must start at `position`), so `tell` costs no
-    system call.
+    It keeps its own position (the handle starts at 0, or see `resuming`), so `tell`
+    costs no system call.
     """
 
-    def __init__(self, handle: BinaryIO, position: int = 0) -> None:
+    def __init__(self, handle: BinaryIO) -> None:
         self._handle = handle
         self._digest = hashlib.sha256()
         self._in_order = True
-        self._position = position
+        self._position = 0
 
     @classmethod
     def resuming(cls, handle: BinaryIO, offset: int) -> HashingWriter:

@@ -148,9 +148,8 @@ class ListingCache:
         digest = hashlib.blake2b(payload, digest_size=32).digest()
         temporary = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
-            fd = os.open(
-                temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
-            )  # names are private
+            # 0600: the cache lists every synced name, as the state DB does.
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with open(fd, "wb") as handle:
                 handle.write(digest + payload)
             os.replace(temporary, self.path)
