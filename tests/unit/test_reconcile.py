@@ -645,20 +645,27 @@ def test_a_file_moved_over_one_the_cloud_deleted_is_moved_in_the_cloud() -> None
     assert world.local == world.remote == {"a": "same", "b": DIR}
 
 
-def test_a_cloud_file_moved_over_a_look_alike_is_not_overwritten() -> None:
-    """Found by the state machine: two files of one size and the same second; the cloud
-    deleted one's folder and moved the other's folder in its place. The moved file read as
-    the deleted one, unchanged, so a local edit there was uploaded over it: gone for good."""
+def _twins() -> World:
+    """`a/b` and `c/b` synced, with the same size and dates to the second: all the API shows
+    of two different files."""
     world = synced({"a/b": "B2", "c/b": "L4"})
-    # Same size and dates to the second: all the API shows of two different files.
     twin = world.remote_meta["a/b"]
     for path in ("a/b", "c/b"):
         world.remote_meta[path] = RemoteEntry(Kind.FILE, path, twin.size, twin.created, 9)
     world.synced()
+    return world
+
+
+def test_a_cloud_file_moved_over_a_look_alike_is_not_overwritten() -> None:
+    """Found by the state machine: two files of one size and the same second; the cloud
+    deleted one's folder and moved the other's folder in its place. The moved file read as
+    the deleted one, unchanged, so a local edit there was uploaded over it: gone for good."""
+    world = _twins()
     world.put_local("c/b", "L5")
     world.remove_remote("c")
     world.move_remote("a", "c")
-    world.remote_meta["c/b"] = RemoteEntry(Kind.FILE, "c/b", twin.size, twin.created, 9)
+    twin = world.base["a/b"]  # a cloud move keeps the size and the dates
+    world.remote_meta["c/b"] = RemoteEntry(Kind.FILE, "c/b", twin.size, twin.remote_created, 9)
     actions = world.plan(POLICY).actions
     assert not any(isinstance(a, Upload) and a.replace is not None for a in actions), actions
     (aside,) = [a for a in actions if isinstance(a, Conflict)]
@@ -669,11 +676,7 @@ def test_a_cloud_file_moved_over_a_look_alike_is_not_overwritten() -> None:
 
 
 def test_a_look_alike_is_only_suspected_when_its_twin_left_the_cloud() -> None:
-    world = synced({"a/b": "B2", "c/b": "L4"})
-    twin = world.remote_meta["a/b"]
-    for path in ("a/b", "c/b"):
-        world.remote_meta[path] = RemoteEntry(Kind.FILE, path, twin.size, twin.created, 9)
-    world.synced()
+    world = _twins()
     world.put_local("c/b", "L5")
     # Both still where they were: an ordinary local edit, uploaded over the cloud copy.
     assert kinds(world) == [("Upload", "c/b")]
