@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -52,6 +52,9 @@ class Harness:
         )
         self.options = options or SyncOptions(transfers=3)
         self.clock_offset = 0.0
+        # The wall time that labels conflicted copies and trash slots: fixed, so that tests
+        # can name the copies they expect.
+        self.now: Callable[[], datetime] = lambda: datetime(2026, 11, 26, 17, 55, 2)
 
     # --- running -------------------------------------------------------------------------
 
@@ -62,7 +65,7 @@ class Harness:
             store,
             RemoteSide(self.client, self.pair.remote_root),
             hostname="box",
-            now=lambda: datetime(2026, 11, 26, 17, 55, 2),
+            now=self.now,
             # Retry times of failed paths follow this clock: a test moves it on instead of
             # waiting out the backoff.
             clock=lambda: time.time() + self.clock_offset,

@@ -319,6 +319,20 @@ def test_row16_local_rename_and_move_are_server_side_calls(h: Harness) -> None:
     assert h.remote_tree() == {"renamed.txt": b"content a", "b-moved.txt": b"content b", "dir": DIR}
 
 
+def test_row18_twins_in_a_moved_folder_each_take_their_own_edit(h: Harness) -> None:
+    """Found by the state machine: two files of one content (a conflict's twin, say) in a
+    folder moved locally, one edited here and the other replaced in the cloud. Each edit
+    replaces its own file, wherever the other file's copy of the old content is."""
+    h.write("f/b", "twin")
+    h.write("f/b copy", "twin")
+    h.converge()
+    os.rename(h.root / "f", h.root / "g")
+    h.write("g/b", "edited here")
+    h.remote_write("f/b copy", "replaced in the cloud", when=LATER)
+    h.converge()
+    assert h.remote_tree() == {"g": DIR, "g/b": b"edited here", "g/b copy": b"replaced in the cloud"}
+
+
 @pytest.mark.parametrize("old_name_taken_here", [False, True], ids=["free", "taken"])
 def test_row16_move_and_rename_when_the_old_name_is_taken_in_the_target_folder(
     h: Harness, old_name_taken_here: bool

@@ -35,8 +35,10 @@ copied since (fresh). Moves carry origins along; a move of a cloud file also mar
    - a fresh file may never go;
    - a file still at its base path may go only if the other side no longer holds that
      version at that path (it deleted, overwrote or moved it: rows 6, 7 and 17);
-   - a file moved since may go only if the other side holds the version nowhere (it deleted
-     or overwrote it; row 18 allows "move, then apply the edit").
+   - a file moved since may go only if the other side's files from the same base path no
+     longer hold that version (it deleted or overwrote it; row 18 allows "move, then apply
+     the edit"). Another file of the same content on that side, such as the twin a conflict
+     can leave, is judged on its own.
    So a version may disappear only if it was the synced base version and since then one
    side dropped it and the other did not change it (a move or a touch does not change it).
 2. Deletes and overwrites do travel: a base version still at its base path, unmoved, on one
@@ -58,6 +60,7 @@ side holds when a sync starts counts.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import pprint
 import re
@@ -163,6 +166,12 @@ class SyncMachine(RuleBasedStateMachine):
         options = SyncOptions(max_delete_percent=100)
         self.h = Harness(self.tmp, self.emulator, self.client, options=options)
         self.h.root.mkdir()
+        # Each pass labels its conflicted copies with a later second than the one before, as
+        # wall time does. Under a frozen clock every copy of a path gets one name, so a copy
+        # made after an interrupted pass could take the name of one the user just deleted, a
+        # clash that needs the user and two passes inside one second.
+        ticks = itertools.count()
+        self.h.now = lambda: datetime(2026, 11, 26, 17, 55, 2) + timedelta(seconds=next(ticks))
         self.counter = 0
         self.base: Tree = {}  # both trees after the last sync
         # Every file on each side -> the base path it came from (None: written since).
@@ -445,6 +454,7 @@ class SyncMachine(RuleBasedStateMachine):
             assert set(files_of(tree)) == set(self.origin[side]), explain(
                 side=side, files=files_of(tree), model=self.origin[side]
             )
+        origins = {side: self._origins(side, tree) for side, tree in trees.items()}
         may_go: dict[bytes, list[bool]] = defaultdict(list)
         leave: set[tuple[str, bytes]] = set()
         sides: tuple[tuple[Side, Side], ...] = (("local", "cloud"), ("cloud", "local"))
@@ -453,13 +463,7 @@ class SyncMachine(RuleBasedStateMachine):
             for path, version in mine.items():
                 if not isinstance(version, bytes):
                     continue
-                origin = self.origin[side][path]
-                if origin is None and self.base.get(path) == version:
-                    # Written back with the content it had at the last sync (a copy of a
-                    # copy, say): versions are contents, so that is no change (the engine
-                    # records it, as for a touched file) and a deletion on the other side
-                    # may take it, like any unchanged file.
-                    origin = path
+                origin = origins[side][path]
                 if origin is None:
                     may_go[version].append(False)  # fresh
                 elif origin == path:
@@ -468,9 +472,26 @@ class SyncMachine(RuleBasedStateMachine):
                     if unmoved and theirs.get(path) != version:
                         leave.add((path, version))
                 else:
-                    may_go[version].append(version not in versions(theirs))
+                    # The other side's files from the same base path: another file of the
+                    # same content there (a conflicted copy's twin, say) is not this one.
+                    kept_there = any(
+                        theirs[twin] == version
+                        for twin, twin_origin in origins[other].items()
+                        if twin_origin == origin
+                    )
+                    may_go[version].append(not kept_there)
         keep = {version for version, flags in may_go.items() if not all(flags)}
         return keep, leave
+
+    def _origins(self, side: Side, tree: Tree) -> dict[str, str | None]:
+        """Each file's base path, or None for a fresh one. A file written back with the
+        content it had at the last sync (a copy of a copy, say) counts as that base file:
+        versions are contents, so that is no change (the engine records it, as for a touched
+        file) and a deletion on the other side may take it, like any unchanged file."""
+        return {
+            path: path if origin is None and self.base.get(path) == tree[path] else origin
+            for path, origin in self.origin[side].items()
+        }
 
     def _check_converged(self) -> Tree:
         local, remote = self.h.local_tree(), self.h.remote_tree()  # local_tree: no partials
