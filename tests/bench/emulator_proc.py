@@ -77,9 +77,10 @@ class EmulatorProcess:
 
 @contextmanager
 def emulator_process(
-    data_dir: Path, env: dict[str, str], *, ready_timeout: float = 120
+    data_dir: Path, env: dict[str, str], *, latency_s: float = 0.0, ready_timeout: float = 120
 ) -> Iterator[EmulatorProcess]:
-    """A running emulator persisting to `data_dir` (which may hold a seeded state)."""
+    """A running emulator persisting to `data_dir` (which may hold a seeded state), answering
+    every API call `latency_s` late (a network's round trip, for syncd and floor alike)."""
     cmd = python("-m", "syncd", "emulator", "--port", "0", "--json", "--data", str(data_dir))
     proc = spawn(cmd, env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     try:
@@ -89,6 +90,8 @@ def emulator_process(
         raise
     emulator = EmulatorProcess(proc, info)
     try:
+        if latency_s:
+            emulator.admin.post("/faults", json={"latency_s": latency_s}).raise_for_status()
         yield emulator
     finally:
         emulator.close()

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.bench.emulator_proc import EmulatorProcess
+from tests.bench.emulator_proc import EmulatorProcess, emulator_process
 from tests.bench.floors import ENV_VAR as FLOOR_ENV
 from tests.bench.pairs import SyncdPair
 from tests.bench.procs import ChildResult, python, run_measured
@@ -86,10 +87,14 @@ class Context:
     timeout: float
     profile_dir: Path | None = None
     code: str = ""  # the syncd version measured (`procs.code_version`)
+    latency_s: float = 0.0  # added by the emulator to every API call
     started: float = field(default_factory=time.monotonic)
 
     def log(self, message: str) -> None:
         print(f"[{time.monotonic() - self.started:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+    def emulator(self, data_dir: Path) -> AbstractContextManager[EmulatorProcess]:
+        return emulator_process(data_dir, self.env, latency_s=self.latency_s)
 
     def pair(self, name: str, emulator: EmulatorProcess, remote: str, **sync: Any) -> SyncdPair:
         return SyncdPair(

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.bench.emulator_proc import EmulatorProcess, emulator_process
+from tests.bench.emulator_proc import EmulatorProcess
 from tests.bench.figures import Context, Figure, api_calls
 from tests.bench.pairs import SyncdPair
 from tests.bench.procs import LoadMeter
@@ -23,7 +23,7 @@ REMOTE = "move"
 
 def moves(ctx: Context, *, local: bool, remote: bool) -> Iterator[Figure]:
     count = ctx.sizes.move_files
-    with emulator_process(ctx.work / "emu-move", ctx.env) as emu:
+    with ctx.emulator(ctx.work / "emu-move") as emu:
         pair = ctx.pair("move", emu, f"/{REMOTE}")
         box = pair.local / "a" / "box"
         box.mkdir(parents=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 
-from tests.bench.emulator_proc import EmulatorProcess, emulator_process, seed_cloud
+from tests.bench.emulator_proc import EmulatorProcess, seed_cloud
 from tests.bench.figures import Context, Figure, api_calls
 from tests.bench.pairs import SyncdPair
 from tests.bench.procs import ChildResult, LoadMeter
@@ -26,7 +26,7 @@ def first_sync(ctx: Context, *, up: bool, down: bool, repeat: int) -> Iterator[F
     if down:
         ctx.log(f"storing {tree.files} files in the cloud for the download figure")
         seed_cloud(data_dir, prefixed("down", tree))
-    with emulator_process(data_dir, ctx.env) as emu:
+    with ctx.emulator(data_dir) as emu:
         if up:
             yield _first_sync_up(ctx, emu, repeat)
         if down:

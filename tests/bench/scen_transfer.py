@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tests.bench.emulator_proc import EmulatorProcess, emulator_process
+from tests.bench.emulator_proc import EmulatorProcess
 from tests.bench.figures import Context, Figure, MiB
 from tests.bench.procs import ChildResult, LoadMeter
 from tests.bench.trees import write_big_file
@@ -46,7 +46,7 @@ def transfers(ctx: Context, *, up: bool, down: bool, repeat: int) -> Iterator[Fi
     payload = ctx.work / "big.bin"
     ctx.log(f"writing a {size // MiB} MiB file")
     write_big_file(payload, size)
-    with emulator_process(ctx.work / "emu-transfer", ctx.env) as emu:
+    with ctx.emulator(ctx.work / "emu-transfer") as emu:
         # Download rounds fetch what the upload rounds stored, so uploads always run.
         meter = LoadMeter([emu.pid])
         rounds = [_upload_round(ctx, emu, payload, r) for r in range(repeat)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tests.bench.emulator_proc import EmulatorProcess, emulator_process, seed_cloud
+from tests.bench.emulator_proc import EmulatorProcess, seed_cloud
 from tests.bench.figures import Context, Figure, api_calls
 from tests.bench.pairs import SyncdPair, summary_says_nothing
 from tests.bench.procs import ChildResult, LoadMeter
@@ -29,7 +29,7 @@ def big_tree(ctx: Context, *, no_change: bool, daemon: bool, repeat: int) -> Ite
     data_dir = ctx.work / "emu-big-tree"
     ctx.log(f"storing {tree.files} files in {tree.folders} folders in the cloud")
     seed_cloud(data_dir, prefixed(REMOTE, tree))
-    with emulator_process(data_dir, ctx.env) as emu:
+    with ctx.emulator(data_dir) as emu:
         poll = ctx.sizes.poll_interval
         settings = {} if poll is None else {"poll_interval": poll}
         pair = ctx.pair("tree", emu, f"/{REMOTE}", **settings)

@@ -3,7 +3,7 @@
 Only the shape is checked, never the targets (tiny sizes say nothing about speed). To stay
 well under 20 s it runs the figures that together cover every kind of set-up (a local tree,
 a cloud tree, a seeded synced pair, a move) and three of the floors; the transfer and daemon
-figures reuse the same pieces.
+figures reuse the same pieces. A 1 ms latency keeps the emulator's latency setting working.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ KEYS = {"figure", "value", "unit", "floor", "ratio", "target", "ok"}
 
 def test_quick_run_prints_one_json_line_per_figure(tmp_path: Path) -> None:
     only = "first-sync-up,first-sync-down,no-change,move-local"
+    args = ["--quick", "--only", only, "--latency", "1", "--dir", str(tmp_path)]
     result = subprocess.run(
-        [sys.executable, "-m", "tests.bench", "--quick", "--only", only, "--dir", str(tmp_path)],
+        [sys.executable, "-m", "tests.bench", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -34,6 +35,7 @@ def test_quick_run_prints_one_json_line_per_figure(tmp_path: Path) -> None:
         assert line.keys() >= KEYS, line
         assert isinstance(line["value"], int | float) and isinstance(line["ok"], bool), line
         assert "error" not in line, line
+        assert line["latency_ms"] == 1.0, line
     first_sync = lines[0]
     assert first_sync["floor"] > 0 and first_sync["ratio"] > 0
     assert list(tmp_path.iterdir()) == []  # the scratch folder is gone
