@@ -43,16 +43,32 @@ class RetryPolicy:
 
     def call(self, operation: Callable[[], T]) -> T:
         """Run `operation`, retrying transient failures."""
+        # Nearly every call succeeds at once, and setting up stamina's loop costs more than
+        # a small download: the loop starts at the first failure, which it is handed first.
+        try:
+            return operation()
+        except Exception as exc:
+            if self.max_attempts <= 1 or self.backoff_for(exc) is False:
+                raise
+            first_failure: Exception | None = exc
+
+        def attempt_again() -> T:
+            nonlocal first_failure
+            if first_failure is not None:
+                failure, first_failure = first_failure, None
+                raise failure
+            return operation()
+
         for attempt in stamina.retry_context(
             on=self._hook,
-            attempts=max(1, self.max_attempts),
+            attempts=self.max_attempts,
             timeout=None,
             wait_initial=self.initial_backoff_s,
             wait_max=self.max_backoff_s,
             wait_jitter=self.jitter_s,
         ):
             with attempt:
-                return operation()
+                return attempt_again()
         raise AssertionError("unreachable: stamina re-raises the last error")
 
     def _hook(self, exc: Exception) -> bool | float:

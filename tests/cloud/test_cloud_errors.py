@@ -103,6 +103,42 @@ def test_rate_limit_and_retry_after() -> None:
     assert policy.backoff_for(err) is True  # the default jittered backoff
 
 
+@pytest.mark.parametrize(
+    ("failures", "max_attempts", "calls"),
+    [(0, 4, 1), (1, 4, 2), (3, 4, 4), (9, 4, 4), (9, 1, 1)],
+)
+def test_each_attempt_runs_the_operation_once(failures: int, max_attempts: int, calls: int) -> None:
+    """The first attempt runs outside stamina's loop, which gets its failure handed in: the
+    count of runs must not change for it (the tests' stamina mode keeps counts, not sleeps)."""
+    ran: list[int] = []
+
+    def flaky() -> str:
+        ran.append(1)
+        if len(ran) <= failures:
+            raise e.CloudUnavailable(f"reset {len(ran)}")
+        return "done"
+
+    policy = RetryPolicy(max_attempts=max_attempts)
+    if failures >= calls:
+        with pytest.raises(e.CloudUnavailable, match=f"reset {calls}"):
+            policy.call(flaky)
+    else:
+        assert policy.call(flaky) == "done"
+    assert len(ran) == calls
+
+
+def test_an_error_that_is_not_transient_is_raised_at_once() -> None:
+    ran: list[int] = []
+
+    def missing() -> None:
+        ran.append(1)
+        raise e.NotFound("gone")
+
+    with pytest.raises(e.NotFound):
+        RetryPolicy(max_attempts=5).call(missing)
+    assert ran == [1]
+
+
 def test_retry_after_http_date() -> None:
     assert e.parse_retry_after("Thu, 01 Jan 1970 00:01:40 GMT", now=90.0) == 10.0
     assert e.parse_retry_after("Thu, 01 Jan 1970 00:01:40 GMT", now=200.0) == 0.0
