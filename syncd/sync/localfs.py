@@ -55,27 +55,36 @@ def rel_path_problem(rel_path: str) -> str | None:
     return None
 
 
-def local_path(root: Path, rel_path: str) -> Path:
-    """`root / rel_path`, refusing anything that is not a plain relative path."""
+def refuse_unsafe(rel_path: str) -> None:
+    """Raise `PathError` unless `rel_path` is a plain relative path that stays below a root."""
     problem = rel_path_problem(rel_path)
     if problem is not None:
         raise PathError(rel_path, problem)
+
+
+def local_path(root: Path, rel_path: str) -> Path:
+    """`root / rel_path`, refusing anything that is not a plain relative path."""
+    refuse_unsafe(rel_path)
     return root / rel_path
 
 
 def checked_parent(root: Path, rel_path: str) -> Path:
     """The folder `rel_path` goes into, after checking no folder on the way is a symlink."""
-    path = local_path(root, rel_path)
-    current = root
-    for name in rel_path.split("/")[:-1]:
-        current = current / name
+    refuse_unsafe(rel_path)
+    # Strings, not Paths: this runs before every download, and each Path costs a parse.
+    current = os.fspath(root)
+    names = rel_path.split("/")[:-1]
+    for depth, name in enumerate(names, 1):
+        current = os.path.join(current, name)
         try:
             mode = os.lstat(current).st_mode
         except FileNotFoundError:
-            raise PathError(rel_path, f"folder {current.relative_to(root)} is missing") from None
+            folder = "/".join(names[:depth])
+            raise PathError(rel_path, f"folder {folder} is missing") from None
         if not stat.S_ISDIR(mode):
-            raise PathError(rel_path, f"{current.relative_to(root)} is not a folder (or a link)")
-    return path.parent
+            folder = "/".join(names[:depth])
+            raise PathError(rel_path, f"{folder} is not a folder (or a link)")
+    return Path(current)
 
 
 def entry_from_stat(st: os.stat_result, sha256: str | None = None) -> LocalEntry | None:
@@ -296,13 +305,14 @@ def _walk(
 def partial_path(root: Path, rel_path: str, version: str = "") -> Path:
     """Where a download of `rel_path` lands first: hidden, in the same folder (same device),
     named after the remote version it holds so a later run knows whether it can resume."""
-    target = local_path(root, rel_path)
+    refuse_unsafe(rel_path)
+    folder, _, target_name = rel_path.rpartition("/")
     tag = f".{version}" if version else ""
-    name = f".{target.name}{tag}{PARTIAL_SUFFIX}"
+    name = f".{target_name}{tag}{PARTIAL_SUFFIX}"
     if len(name.encode("utf-8")) > NAME_MAX:
-        digest = hashlib.sha256(target.name.encode("utf-8")).hexdigest()[:32]
+        digest = hashlib.sha256(target_name.encode("utf-8")).hexdigest()[:32]
         name = f".{digest}{tag}{PARTIAL_SUFFIX}"
-    return target.parent / name
+    return Path(os.path.join(root, folder, name))
 
 
 def partial_version(rel_path: str) -> str | None:
