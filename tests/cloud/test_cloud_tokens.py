@@ -178,6 +178,10 @@ def test_eight_threads_and_a_401_make_one_refresh(
 ) -> None:
     seed_token(emulator, token_file)
     emulator.expire_access_tokens()  # the server says expired; we do not know it yet
+    # Every call is answered late, so all eight are sent before the first 401 comes back
+    # and a refresh could follow it: without that, a thread slow to start (a loaded
+    # machine) sends its first call with the new token and meets no 401 at all.
+    emulator.faults.update(latency_s=0.3)
     with CloudClient.from_settings(settings, max_connections=8) as client:
         assert _hammer(client) == []
         assert client.tokens.refresh_count == 1
