@@ -330,7 +330,8 @@ def test_row18_twins_in_a_moved_folder_each_take_their_own_edit(h: Harness) -> N
     h.write("g/b", "edited here")
     h.remote_write("f/b copy", "replaced in the cloud", when=LATER)
     h.converge()
-    assert h.remote_tree() == {"g": DIR, "g/b": b"edited here", "g/b copy": b"replaced in the cloud"}
+    expected = {"g": DIR, "g/b": b"edited here", "g/b copy": b"replaced in the cloud"}
+    assert h.remote_tree() == expected
 
 
 @pytest.mark.parametrize("old_name_taken_here", [False, True], ids=["free", "taken"])
