@@ -337,12 +337,15 @@ class PairEngine:
         """One listing of the remote folder (callable from the poller thread)."""
         if self.remote_side.root_id is None:
             return RemoteScan(root_id="")
+        # Before the first sync whatever the cloud holds is new here: ask for the download
+        # URLs at once rather than list it all again to get them (`_fetch_download_urls`).
+        with_urls = not self.base
         try:
-            return self.remote_side.scan(self.excludes, page_size=PAGE_SIZE)
+            return self.remote_side.scan(self.excludes, page_size=PAGE_SIZE, with_urls=with_urls)
         except NotFound:
             # Renamed, moved or deleted: find it by path again, or stop (RootGuardError).
             self.remote_side.resolve_root(create=False)
-            return self.remote_side.scan(self.excludes, page_size=PAGE_SIZE)
+            return self.remote_side.scan(self.excludes, page_size=PAGE_SIZE, with_urls=with_urls)
 
     def set_remote(self, scan: RemoteScan, generation: int) -> bool:
         """Take a listing unless we changed the cloud after it was started."""

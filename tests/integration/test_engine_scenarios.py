@@ -44,6 +44,21 @@ def test_first_sync_brings_both_sides_together(h: Harness) -> None:
     assert report.counts["upload"] == 2 and report.counts["download"] == 1
 
 
+@pytest.mark.parametrize("files", [3, 40], ids=["few", "many"])
+def test_a_first_sync_down_gets_its_download_urls_from_the_one_listing(
+    h: Harness, files: int
+) -> None:
+    """Before the first sync everything in the cloud is new here: the listing that plans
+    the downloads already carries their URLs (no GET per file, no second listing)."""
+    for i in range(files):
+        h.remote_write(f"d/f{i}.txt", f"cloud {i}")
+    h.emulator.stats.reset()
+    h.converge()
+    # Two to find the pair's folder by path, one listing to plan, one to confirm the end.
+    assert calls(h) == {"folder_get": 4, "download": files}
+    assert h.read(f"d/f{files - 1}.txt") == f"cloud {files - 1}".encode()
+
+
 def test_row2_local_edit_replaces_the_cloud_version_without_duplicates(h: Harness) -> None:
     h.write("a.txt", "v1")
     h.converge()
