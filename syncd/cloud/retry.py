@@ -51,14 +51,6 @@ class RetryPolicy:
             if self.max_attempts <= 1 or self.backoff_for(exc) is False:
                 raise
             first_failure: Exception | None = exc
-
-        def attempt_again() -> T:
-            nonlocal first_failure
-            if first_failure is not None:
-                failure, first_failure = first_failure, None
-                raise failure
-            return operation()
-
         for attempt in stamina.retry_context(
             on=self._hook,
             attempts=self.max_attempts,
@@ -68,7 +60,10 @@ class RetryPolicy:
             wait_jitter=self.jitter_s,
         ):
             with attempt:
-                return attempt_again()
+                if first_failure is not None:
+                    failure, first_failure = first_failure, None
+                    raise failure
+                return operation()
         raise AssertionError("unreachable: stamina re-raises the last error")
 
     def _hook(self, exc: Exception) -> bool | float:
