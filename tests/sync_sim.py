@@ -241,8 +241,7 @@ class World:
         else:
             self.move_remote(rel_path, action.conflict_path)
             if action.remote.kind is Kind.FILE:
-                self.base.pop(rel_path, None)  # as the executor: both come back as new
-                self.base_content.pop(rel_path, None)
+                self._drop_base(rel_path)  # as the executor: both come back as new
 
     def _rekey_base(self, src: str, dst: str) -> None:
         for path in sorted(p for p in self.base if is_within(p, src)):
