@@ -34,7 +34,8 @@ Figures (`--only` takes these names or the group names in brackets, comma-separa
 
 * first_sync_up [first-sync-up], first_sync_down [first-sync-down]: `syncd sync` of 5,000
   files of 4 KiB in 200 folders into an empty cloud / from the cloud into an empty folder;
-  target: within 1.3x the floor;
+  target: within 1.3x the floor; `pool_floor` and `ratio_to_pool_floor` report, beside it,
+  the same floor sending straight to httpx's connection pool as syncd does;
 * upload_throughput, upload_rss_growth [upload]; download_throughput, download_rss_growth
   [download]: 1 GiB through `syncd sync`; targets: >= 80 % of the floor, peak RSS growth
   < 64 MiB;

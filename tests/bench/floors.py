@@ -12,6 +12,10 @@ took. The same emulator, the same API calls, `threads` connections like syncd's 
 * upload-file / download-file: one streamed multipart upload / one streamed GET (fsync'd, as
   syncd makes a download durable);
 * no-change: an `os.scandir` walk that lstat()s every entry, plus one flat listing, parsed.
+
+The tree floors take `"http": "pool"` to send their requests straight to httpx's connection
+pool, as syncd does, rather than through `httpx.Client`: the first-sync figures report that
+lower floor beside the other.
 """
 
 from __future__ import annotations
@@ -33,10 +37,46 @@ ENV_VAR = "SYNCD_BENCH_FLOOR"
 READ_CHUNK = 1 << 20
 
 
-def _client(spec: dict[str, Any]) -> httpx.Client:
+def _client(spec: dict[str, Any]) -> httpx.Client | _Pool:
     limits = httpx.Limits(max_connections=spec.get("threads", 1) + 1)
     headers = {"Authorization": f"Bearer {spec['token']}"}
+    if spec.get("http") == "pool":
+        return _Pool(headers, limits)
     return httpx.Client(headers=headers, limits=limits, timeout=300)
+
+
+class _Pool:
+    """The same calls sent straight to httpx's connection pool, as syncd sends them: the
+    floor without the client's layers (cookies, redirects, hooks) in each request."""
+
+    def __init__(self, headers: dict[str, str], limits: httpx.Limits) -> None:
+        self._headers = headers
+        self._transport = httpx.HTTPTransport(limits=limits)
+        self._timeout = httpx.Timeout(300).as_dict()
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        request = httpx.Request(
+            method, url, headers=self._headers, extensions={"timeout": self._timeout}, **kwargs
+        )
+        response = self._transport.handle_request(request)
+        response.request = request
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    def __enter__(self) -> _Pool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._transport.close()
 
 
 def _parallel(threads: int, func: Callable[[Any], object], items: Iterable[Any]) -> None:

@@ -35,28 +35,31 @@ def first_sync(ctx: Context, *, up: bool, down: bool, repeat: int) -> Iterator[F
 
 # A process, the API calls it made, and the CPU seconds the emulator spent answering them.
 Run = tuple[ChildResult, dict[str, int], float]
+# The floor as the issue defines it (a loop over `httpx.Client`), the same loop sending
+# straight to httpx's pool as syncd does (reported, not judged), and syncd.
+IMPLS = ("floor", "pool floor", "syncd")
 
 
-def _timed_pairs(
+def _timed_runs(
     ctx: Context,
     emu: EmulatorProcess,
     label: str,
     repeat: int,
     run_one: Callable[[str, int], ChildResult],
-) -> tuple[list[Run], list[Run]]:
-    """`repeat` rounds of (floor, syncd), interleaved so drifting load hits both alike."""
-    floors: list[Run] = []
-    syncds: list[Run] = []
+) -> dict[str, list[Run]]:
+    """`repeat` rounds of each of `IMPLS`, in an order that rotates each round so drifting
+    load hits them all alike."""
+    runs: dict[str, list[Run]] = {impl: [] for impl in IMPLS}
     for round_ in range(repeat):
-        for impl in ("floor", "syncd") if round_ % 2 == 0 else ("syncd", "floor"):
+        shift = round_ % len(IMPLS)
+        for impl in IMPLS[shift:] + IMPLS[:shift]:
             ctx.log(f"{label}: {impl} (round {round_ + 1}/{repeat})")
             emu.reset_stats()
             emulator_cpu = cpu_seconds(emu.pid)
             result = run_one(impl, round_)
             emulator_cpu = cpu_seconds(emu.pid) - emulator_cpu
-            run = (result, api_calls(emu.stats()), emulator_cpu)
-            (floors if impl == "floor" else syncds).append(run)
-    return floors, syncds
+            runs[impl].append((result, api_calls(emu.stats()), emulator_cpu))
+    return runs
 
 
 def _median_run(runs: list[Run]) -> Run:
@@ -65,14 +68,11 @@ def _median_run(runs: list[Run]) -> Run:
 
 
 def _first_sync_figure(
-    name: str,
-    ctx: Context,
-    floors: list[Run],
-    syncds: list[Run],
-    meter: LoadMeter,
+    name: str, ctx: Context, runs: dict[str, list[Run]], meter: LoadMeter
 ) -> Figure:
-    floor, floor_calls, floor_emulator_cpu = _median_run(floors)
-    syncd, syncd_calls, syncd_emulator_cpu = _median_run(syncds)
+    floor, floor_calls, floor_emulator_cpu = _median_run(runs["floor"])
+    pool_floor = _median_run(runs["pool floor"])[0]
+    syncd, syncd_calls, syncd_emulator_cpu = _median_run(runs["syncd"])
     ratio = syncd.wall_s / floor.wall_s
     tree = ctx.sizes.first_sync
     return Figure(
@@ -87,9 +87,15 @@ def _first_sync_figure(
             "files": tree.files,
             "folders": tree.folders,
             "file_bytes": tree.size,
-            "runs": len(syncds),
-            "syncd_runs_s": [round(r.wall_s, 2) for r, _, _ in syncds],
-            "floor_runs_s": [round(r.wall_s, 2) for r, _, _ in floors],
+            "runs": len(runs["syncd"]),
+            "syncd_runs_s": [round(r.wall_s, 2) for r, _, _ in runs["syncd"]],
+            "floor_runs_s": [round(r.wall_s, 2) for r, _, _ in runs["floor"]],
+            # syncd sends to httpx's pool without the client: against a floor that does the
+            # same, the ratio shows syncd's own work per file.
+            "pool_floor": round(pool_floor.wall_s, 3),
+            "ratio_to_pool_floor": round(syncd.wall_s / pool_floor.wall_s, 3),
+            "pool_floor_runs_s": [round(r.wall_s, 2) for r, _, _ in runs["pool floor"]],
+            "pool_floor_cpu_s": round(pool_floor.cpu_s, 2),
             # CPU near the wall time, with the emulator far below it: the client is bound by
             # its own interpreter, not by the server or the disk.
             "syncd_cpu_s": round(syncd.cpu_s, 2),
@@ -114,13 +120,14 @@ def _first_sync_up(ctx: Context, emu: EmulatorProcess, repeat: int) -> Figure:
         write_local(pairs[-1].local, tree)
 
     def run_one(impl: str, round_: int) -> ChildResult:
-        if impl == "floor":
-            # The floor uploads the very files this round's syncd pair uploads.
+        if impl != "syncd":
+            # The floors upload the very files this round's syncd pair uploads.
             result, _ = ctx.floor(
                 "upload-tree",
                 emu,
                 local_root=str(pairs[round_].local),
-                remote_name=f"up-floor-{round_}",
+                remote_name=f"up-{impl.replace(' ', '-')}-{round_}",
+                http="pool" if impl == "pool floor" else "client",
             )
             return result
         result = pairs[round_].sync("first sync up")
@@ -129,8 +136,8 @@ def _first_sync_up(ctx: Context, emu: EmulatorProcess, repeat: int) -> Figure:
             raise RuntimeError(f"first sync up stored {uploaded} items")
         return result
 
-    floors, syncds = _timed_pairs(ctx, emu, "first sync up", repeat, run_one)
-    return _first_sync_figure("first_sync_up", ctx, floors, syncds, meter)
+    runs = _timed_runs(ctx, emu, "first sync up", repeat, run_one)
+    return _first_sync_figure("first_sync_up", ctx, runs, meter)
 
 
 def _first_sync_down(ctx: Context, emu: EmulatorProcess, repeat: int) -> Figure:
@@ -139,10 +146,13 @@ def _first_sync_down(ctx: Context, emu: EmulatorProcess, repeat: int) -> Figure:
     meter = LoadMeter([emu.pid])
 
     def run_one(impl: str, round_: int) -> ChildResult:
-        if impl == "floor":
-            target = ctx.work / f"down-floor-{round_}"
+        if impl != "syncd":
+            target = ctx.work / f"down-{impl.replace(' ', '-')}-{round_}"
             target.mkdir()
-            result, _ = ctx.floor("download-tree", emu, local_root=str(target), folder_id=folder_id)
+            http = "pool" if impl == "pool floor" else "client"
+            result, _ = ctx.floor(
+                "download-tree", emu, local_root=str(target), folder_id=folder_id, http=http
+            )
             return result
         pair = ctx.pair(f"down-{round_}", emu, "/down")
         result = pair.sync("first sync down")
@@ -151,5 +161,5 @@ def _first_sync_down(ctx: Context, emu: EmulatorProcess, repeat: int) -> Figure:
             raise RuntimeError(f"first sync down wrote {count} files")
         return result
 
-    floors, syncds = _timed_pairs(ctx, emu, "first sync down", repeat, run_one)
-    return _first_sync_figure("first_sync_down", ctx, floors, syncds, meter)
+    runs = _timed_runs(ctx, emu, "first sync down", repeat, run_one)
+    return _first_sync_figure("first_sync_down", ctx, runs, meter)

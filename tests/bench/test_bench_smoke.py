@@ -38,6 +38,7 @@ def test_quick_run_prints_one_json_line_per_figure(tmp_path: Path) -> None:
         assert line["latency_ms"] == 1.0, line
     first_sync = lines[0]
     assert first_sync["floor"] > 0 and first_sync["ratio"] > 0
+    assert first_sync["pool_floor"] > 0 and first_sync["ratio_to_pool_floor"] > 0
     for key in ("emulator_cpu_s_for_syncd", "emulator_cpu_s_for_floor"):
         assert first_sync[key] >= 0, first_sync  # ticks of 10 ms: a tiny run may show 0
     assert list(tmp_path.iterdir()) == []  # the scratch folder is gone
