@@ -1,11 +1,11 @@
 """How a `CloudClient` speaks HTTP: signing, timeouts, and error mapping.
 
-Requests go straight to httpx's connection pool (`HTTPTransport.handle_request`) with the
-client's headers and timeouts, through `BearerAuth`'s flow. The `httpx.Client` layers this
-skips (cookies, redirects, event hooks) are ones this API does not use: it sets no cookies and
-we follow no redirects. They cost half as much CPU again per request, and on a first sync of
-small files the sync waits on that CPU. The client itself is kept for proxies from the
-environment, which only it applies: with one set, every request goes through it.
+Requests are built by the `httpx.Client` (its headers and timeouts) and go straight to its
+connection pool (`HTTPTransport.handle_request`), through `BearerAuth`'s flow. The client's
+send layers this skips (cookies, redirects, event hooks) are ones this API does not use: it
+sets no cookies and we follow no redirects. They cost half as much CPU again per request, and
+on a first sync of small files the sync waits on that CPU. With a proxy set in the
+environment, which only the client's send applies, every request goes through it instead.
 
 Every non-2xx answer becomes a typed `CloudError` (see `errors.py`), and every transport failure
 a `CloudUnavailable` that says whether the request may have reached the server (a connect
@@ -79,7 +79,6 @@ class CloudSession:
         if transport is None and not _proxy_from_environment():
             transport = httpx.HTTPTransport(verify=settings.verify_tls, limits=limits)
         self._direct = transport
-        self._timeout = timeout.as_dict()
         self.http = httpx.Client(
             auth=self._auth,
             transport=transport,
@@ -106,8 +105,8 @@ class CloudSession:
     ) -> httpx.Response:
         """Send, read the whole (small) reply, and raise a `CloudError` unless it is a 2xx."""
         try:
-            request = self._request(
-                method, url, params=params, json_body=json_body, content=content, headers=headers
+            request = self.http.build_request(
+                method, url, params=params, json=json_body, content=content, headers=headers
             )
             response = self._send(request, stream=False)
         except httpx.TransportError as exc:
@@ -128,7 +127,8 @@ class CloudSession:
     ) -> Iterator[httpx.Response]:
         """A streamed reply; a non-2xx one is read (it is small) and raised instead."""
         try:
-            response = self._send(self._request(method, url, headers=headers), stream=True)
+            request = self.http.build_request(method, url, headers=headers)
+            response = self._send(request, stream=True)
             try:
                 if not response.is_success:
                     response.read()
@@ -139,29 +139,6 @@ class CloudSession:
                 _unbind(response)
         except httpx.TransportError as exc:
             raise transport_error(exc, target) from exc
-
-    def _request(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        json_body: Any = None,
-        content: Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Request:
-        merged = self.http.headers.copy()
-        if headers:
-            merged.update(headers)
-        return httpx.Request(
-            method,
-            url,
-            params=params,
-            json=json_body,
-            content=content,
-            headers=merged,
-            extensions={"timeout": self._timeout},
-        )
 
     def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
         if self._direct is None:
