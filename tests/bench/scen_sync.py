@@ -38,6 +38,7 @@ Run = tuple[ChildResult, dict[str, int], float]
 # The floor as the issue defines it (a loop over `httpx.Client`), the same loop sending
 # straight to httpx's pool as syncd does (reported, not judged), and syncd.
 IMPLS = ("floor", "pool floor", "syncd")
+FLOOR_HTTP = {"floor": "client", "pool floor": "pool"}  # the floors' "http" setting
 
 
 def _timed_runs(
@@ -120,14 +121,14 @@ def _first_sync_up(ctx: Context, emu: EmulatorProcess, repeat: int) -> Figure:
         write_local(pairs[-1].local, tree)
 
     def run_one(impl: str, round_: int) -> ChildResult:
-        if impl != "syncd":
+        if impl in FLOOR_HTTP:
             # The floors upload the very files this round's syncd pair uploads.
             result, _ = ctx.floor(
                 "upload-tree",
                 emu,
                 local_root=str(pairs[round_].local),
-                remote_name=f"up-{impl.replace(' ', '-')}-{round_}",
-                http="pool" if impl == "pool floor" else "client",
+                remote_name=f"up-floor-{FLOOR_HTTP[impl]}-{round_}",
+                http=FLOOR_HTTP[impl],
             )
             return result
         result = pairs[round_].sync("first sync up")
@@ -146,13 +147,13 @@ def _first_sync_down(ctx: Context, emu: EmulatorProcess, repeat: int) -> Figure:
     meter = LoadMeter([emu.pid])
 
     def run_one(impl: str, round_: int) -> ChildResult:
-        if impl != "syncd":
-            target = ctx.work / f"down-{impl.replace(' ', '-')}-{round_}"
+        if impl in FLOOR_HTTP:
+            target = ctx.work / f"down-floor-{FLOOR_HTTP[impl]}-{round_}"
             target.mkdir()
-            http = "pool" if impl == "pool floor" else "client"
             result, _ = ctx.floor(
-                "download-tree", emu, local_root=str(target), folder_id=folder_id, http=http
-            )
+                "download-tree", emu, local_root=str(target), folder_id=folder_id,
+                http=FLOOR_HTTP[impl],
+            )  # fmt: skip
             return result
         pair = ctx.pair(f"down-{round_}", emu, "/down")
         result = pair.sync("first sync down")
