@@ -58,7 +58,7 @@ from __future__ import annotations
 import bisect
 import functools
 import posixpath
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -346,7 +346,10 @@ def detect_remote_moves(
 
     A file identity that two base files share now, or have shared (`shared`), is no
     evidence: once one of the two has been deleted, the other's look-alike at a new path
-    may be either of them.
+    may be either of them. A folder's file is no evidence either if a base file outside the
+    folder looks alike, or if its only look-alike has left the base: the look-alike in the
+    new folder may be that one, moved there. (Look-alikes all inside the folder, a batch
+    uploaded in one second, still count: their names inside it tell them apart.)
     """
     new_remote = {
         path: entry for path, entry in remote.items() if path not in base and path not in local
@@ -397,7 +400,15 @@ def detect_remote_moves(
         )
         candidates: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for src in gone_dirs:
-            want = _file_signature(_below(base_files, src), src)
+            below = _below(base_files, src)
+            inside = Counter((size, created) for _, size, created in below)
+            evidence = [
+                (path, size, created)
+                for path, size, created in below
+                if inside[size, created] == base_identity_count[size, created]
+                and (inside[size, created] > 1 or (size, created) not in shared)
+            ]
+            want = _file_signature(evidence, src)
             if not want:
                 continue
             for dst in new_dirs:

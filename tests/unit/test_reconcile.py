@@ -376,6 +376,45 @@ def test_an_identity_once_shared_is_never_taken_for_a_move() -> None:
     assert world.local == {"c": "same"}
 
 
+def test_look_alike_files_are_no_evidence_of_a_folder_move_either() -> None:
+    """Found by the engine state machine. `x/a` and `y` are two files of one size and one
+    creation date. The cloud deleted folder `x` (edited here) and moved `y` into a new folder
+    as `z/a`. Alike files are no evidence of a file move, nor of a folder move: taking `x`
+    for moved to `z` renamed it there, uploaded its edit over `y`, and `y` was lost."""
+    world = synced({"x/a": "L5", "y": "B2"})
+    for path in ("x/a", "y"):
+        world.base[path] = BaseEntry(**{**_fields(world.base[path]), "remote_created": 7})
+        modified = world.remote_meta[path].modified
+        world.remote_meta[path] = RemoteEntry(Kind.FILE, path, 2, 7, modified)
+    world.put_local("x/a", "L6")
+    world.remove_remote("x")
+    world.remote["z"] = DIR
+    world.remote_meta["z"] = RemoteEntry(Kind.DIR, "z/")
+    world.move_remote("y", "z/a")
+    assert not any(isinstance(a, MoveLocal) for a in world.plan(POLICY).actions)
+    converge(world)
+    assert world.local == {"x": DIR, "x/a": "L6", "z": DIR, "z/a": "B2"}
+
+
+def test_a_look_alike_that_left_the_base_is_no_evidence_of_a_folder_move() -> None:
+    """The same, one pass later (the engine state machine got there through an interrupted
+    sync): `y` has left the base, and only `shared` remembers it looked like `x/a`."""
+    world = synced({"x/a": "L5"})
+    world.base["x/a"] = BaseEntry(**{**_fields(world.base["x/a"]), "remote_created": 7})
+    world.remote_meta["x/a"] = RemoteEntry(
+        Kind.FILE, "x/a", 2, 7, world.remote_meta["x/a"].modified
+    )
+    world.put_local("x/a", "L6")
+    world.remove_remote("x")
+    world.put_remote("z/a", "B2")
+    world.remote_meta["z/a"] = RemoteEntry(Kind.FILE, "z/a", 2, 7, 99)
+    assert [type(a) for a in world.plan(POLICY).actions] == [MoveLocal]  # unique: a move
+    careful = Policy(host="box", now="2026-11-26 175502", shared_identities=frozenset({(2, 7)}))
+    assert not any(isinstance(a, MoveLocal) for a in world.plan(careful).actions)
+    converge(world, careful)
+    assert world.local == {"x": DIR, "x/a": "L6", "z": DIR, "z/a": "B2"}
+
+
 def _overlapping_moves(actions: tuple[object, ...]) -> list[tuple[str, str]]:
     moves = [a for a in actions if isinstance(a, MoveLocal | MoveRemote)]
     mkdirs = [a.rel_path for a in actions if isinstance(a, MkdirLocal | MkdirRemote)]
