@@ -192,7 +192,12 @@ class Executor:
         it), which is why outcomes are handed back one by one, in dependency order.
         """
         ordered = sorted(plan.actions, key=phase)
-        ctx = _Context(self, base, remote_view, urls)
+        with contextlib.closing(_Context(self, base, remote_view, urls)) as ctx:
+            self._run(ctx, ordered, on_outcome)
+
+    def _run(
+        self, ctx: _Context, ordered: list[Action], on_outcome: Callable[[Outcome], None]
+    ) -> None:
         sequential = [a for a in ordered if not _is_transfer(a)]
         parallel = [a for a in ordered if _is_transfer(a)]
         for action in sequential:
@@ -234,6 +239,10 @@ class _Context:
         self.base = base
         self.remote_view = remote_view
         self.urls = urls
+        self.beneath = localfs.Beneath(executor.root)
+
+    def close(self) -> None:
+        self.beneath.close()
 
     # --- dispatch ----------------------------------------------------------------------
 
@@ -376,15 +385,16 @@ class _Context:
         """
         if self.x.pause_downloads:
             raise LowDiskSpace(rel_path, "downloads are paused: the local disk is nearly full")
-        parent = localfs.checked_parent(self.root, rel_path)
-        partial = localfs.partial_path(self.root, rel_path, version=remote.fingerprint_tag())
+        partial_rel = localfs.partial_rel_path(rel_path, version=remote.fingerprint_tag())
+        partial = Path(os.path.join(self.root, partial_rel))
         folder = posixpath.dirname(rel_path)
         # Most folders hold no partial: looking for one costs a directory listing per file.
         offset = 0
         if folder in self.x.partial_folders:
+            localfs.checked_parent(self.root, rel_path)
             localfs.remove_other_partials(partial)
             offset = _resumable_size(partial, remote.size)
-        self._check_disk(rel_path, parent, remote.size - offset)
+        self._check_disk(rel_path, folder, remote.size - offset)
         url = self.urls.get(rel_path)
         source: str | RemoteFile = remote.id
         if url:
@@ -394,8 +404,8 @@ class _Context:
                 remote.id, posixpath.basename(rel_path), remote.size, "FILE", created, stamp,
                 download_url=url,
             )  # fmt: skip
-        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | (0 if offset else os.O_TRUNC)
-        fd = os.open(partial, flags, 0o644)
+        flags = os.O_RDWR | os.O_CREAT | (0 if offset else os.O_TRUNC)
+        fd = self.beneath.open(partial_rel, flags)
         try:
             with open(fd, "r+b", buffering=0) as handle:
                 writer = HashingWriter.resuming(handle, offset)
@@ -426,9 +436,9 @@ class _Context:
             raise
         return partial, writer.sha256(), st
 
-    def _check_disk(self, rel_path: str, folder: Path, incoming: int) -> None:
+    def _check_disk(self, rel_path: str, folder: str, incoming: int) -> None:
         if not self.x.disk_room.take(incoming):
-            usage = shutil.disk_usage(folder)
+            usage = shutil.disk_usage(os.path.join(self.root, folder))
             reserve = max(self.x.min_free_space, usage.total * self.x.min_free_percent / 100)
             room = usage.free - reserve
             self.x.disk_room.measured(room - incoming)

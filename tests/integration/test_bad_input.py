@@ -109,6 +109,29 @@ def test_what_appears_locally_while_a_new_cloud_file_downloads_is_not_overwritte
     assert not list(h.root.glob(".notes.txt*"))  # no partial left behind
 
 
+def test_a_folder_swapped_for_a_symlink_before_its_download_gets_nothing_through_it(
+    h: Harness, tmp_path: Path
+) -> None:
+    """The swap happens after the folder was made and before the file opens: what is
+    checked is the path as the file is opened, not as it was planned."""
+    h.remote_write("d/f.txt", b"from the cloud")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+
+    def swap(action) -> None:  # type: ignore[no-untyped-def]
+        if action.rel_path == "d/f.txt" and not (h.root / "d").is_symlink():
+            (h.root / "d").rmdir()
+            os.symlink(outside, h.root / "d")
+
+    with Store.open(h.db_path) as store:
+        engine = h.engine(store)
+        engine.executor.on_start = swap
+        report = engine.sync()
+    assert list(outside.iterdir()) == []
+    assert "d is not a folder (or a link)" in report.failures["d/f.txt"]
+    assert h.remote_read("d/f.txt") == b"from the cloud"
+
+
 def _as_nobody(work) -> int:  # type: ignore[no-untyped-def]
     """Run `work()` in a forked child that has given up root (root reads everything)."""
     pid = os.fork()

@@ -1,7 +1,10 @@
-"""Where a download goes: `checked_parent` and `partial_path` on a real temporary folder."""
+"""Where a download goes: `checked_parent`, `partial_path` and `Beneath`, on a real temporary
+folder."""
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import re
 from pathlib import Path
@@ -61,3 +64,109 @@ def test_a_partial_of_a_long_name_stays_within_the_name_limit(tmp_path: Path) ->
     partial = localfs.partial_path(tmp_path, f"d/{name}", version="0123abcd")
     assert partial.parent == tmp_path / "d"
     assert len(partial.name.encode()) <= 255 and ".0123abcd" in partial.name
+
+
+def _no_openat2(*args: object) -> int:
+    """A syscall(2) as a seccomp sandbox or an old kernel answers openat2."""
+    ctypes.set_errno(errno.ENOSYS)
+    return -1
+
+
+needs_openat2 = pytest.mark.skipif(
+    localfs._openat2() is None, reason="openat2 is Linux-only (5.6 and later)"
+)
+OPENERS = [
+    pytest.param(None, id="openat2", marks=needs_openat2),
+    pytest.param(_no_openat2, id="folder-by-folder"),
+]
+CREATE = os.O_RDWR | os.O_CREAT | os.O_TRUNC
+
+
+@pytest.mark.parametrize("syscall", OPENERS)
+def test_beneath_opens_and_creates_below_the_root(tmp_path: Path, syscall: object) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "old.txt").write_text("old")
+    with localfs.Beneath(tmp_path, syscall=syscall) as beneath:  # type: ignore[arg-type]
+        fd = beneath.open("a/b/new.txt", CREATE)
+        with open(fd, "wb") as handle:
+            handle.write(b"new")
+        with open(beneath.open("a/b/old.txt", os.O_RDONLY), "rb") as handle:
+            assert handle.read() == b"old"
+        with open(beneath.open("top.txt", CREATE), "wb") as handle:
+            handle.write(b"top")
+    assert (tmp_path / "a" / "b" / "new.txt").read_bytes() == b"new"
+    assert (tmp_path / "top.txt").read_bytes() == b"top"
+
+
+@pytest.mark.parametrize("syscall", OPENERS)
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda root, outside: (root / "a").mkdir(), "folder a/b is missing"),
+        (lambda root, outside: (root / "a").write_text("x"), "a is not a folder (or a link)"),
+        (lambda root, outside: os.symlink(outside, root / "a"), "a is not a folder (or a link)"),
+        (
+            lambda root, outside: ((root / "a").mkdir(), os.symlink(outside, root / "a" / "b")),
+            "a/b is not a folder (or a link)",
+        ),
+    ],
+    ids=["missing", "a file", "a symlink", "a deeper symlink"],
+)
+def test_beneath_refuses_a_folder_on_the_way_that_is_not_a_plain_folder(
+    tmp_path: Path, syscall: object, make: object, message: str
+) -> None:
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    (outside / "b").mkdir(parents=True)
+    make(root, outside)  # type: ignore[operator]
+    with (
+        localfs.Beneath(root, syscall=syscall) as beneath,  # type: ignore[arg-type]
+        pytest.raises(PathError, match=re.escape(message)),
+    ):
+        beneath.open("a/b/f.txt", CREATE)
+    assert not list(outside.rglob("f.txt"))
+
+
+@pytest.mark.parametrize("syscall", OPENERS)
+def test_beneath_never_opens_through_a_symlink_at_the_end(tmp_path: Path, syscall: object) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not synced")
+    root = tmp_path / "root"
+    root.mkdir()
+    os.symlink(outside, root / "f.txt")
+    with (
+        localfs.Beneath(root, syscall=syscall) as beneath,  # type: ignore[arg-type]
+        pytest.raises(OSError) as raised,
+    ):
+        beneath.open("f.txt", CREATE)
+    assert raised.value.errno == errno.ELOOP
+    assert outside.read_text() == "not synced"
+
+
+@pytest.mark.parametrize("syscall", OPENERS)
+@pytest.mark.parametrize("rel_path", ["../f", "a/../../f", "/etc/passwd", "a//f", ""])
+def test_beneath_refuses_a_path_that_could_leave_the_root(
+    tmp_path: Path, syscall: object, rel_path: str
+) -> None:
+    with (
+        localfs.Beneath(tmp_path, syscall=syscall) as beneath,  # type: ignore[arg-type]
+        pytest.raises(PathError),
+    ):
+        beneath.open(rel_path, CREATE)
+
+
+@needs_openat2
+def test_with_openat2_the_kernel_itself_refuses_a_symlinked_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No check of ours runs before the open: the refusal is the kernel's, so a folder
+    swapped for a symlink between a check and the open cannot get through either."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    os.symlink(outside, root / "a")
+    monkeypatch.setattr(localfs, "checked_parent", lambda root, rel_path: root)
+    with localfs.Beneath(root) as beneath, pytest.raises(OSError) as raised:
+        beneath.open("a/f.txt", CREATE)
+    assert raised.value.errno == errno.ELOOP
+    assert not list(outside.iterdir())
