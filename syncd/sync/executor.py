@@ -14,12 +14,13 @@ import errno
 import logging
 import os
 import posixpath
+import queue
 import shutil
 import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -207,18 +208,23 @@ class Executor:
         if not parallel:
             return
         with ThreadPoolExecutor(self.transfers, thread_name_prefix="syncd-transfer") as pool:
-            pending: set[Future[Outcome]] = set()
-            queue = list(reversed(parallel))
-            while queue or pending:
-                while queue and len(pending) < self.transfers * 2 and not self._halted():
-                    pending.add(pool.submit(ctx.apply, queue.pop()))
+            # Each transfer hands its future over as it ends. `wait(FIRST_COMPLETED)` adds
+            # and removes a waiter on every pending future per outcome: 38-46 us of CPU per
+            # transfer in a loop of 5,000 trivial ones, against 31-40 us this way.
+            done: queue.SimpleQueue[Future[Outcome]] = queue.SimpleQueue()
+            waiting = list(reversed(parallel))
+            pending = 0
+            while waiting or pending:
+                while waiting and pending < self.transfers * 2 and not self._halted():
+                    pool.submit(ctx.apply, waiting.pop()).add_done_callback(done.put)
+                    pending += 1
                 if not pending:
                     break
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    on_outcome(future.result())
+                future = done.get()
+                pending -= 1
+                on_outcome(future.result())
                 if self._halted():
-                    queue.clear()
+                    waiting.clear()
 
     def _halted(self) -> bool:
         return self.stop.is_set() or self.stop_run.is_set()
