@@ -16,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import stamina
-
 from syncd.cloud.errors import CloudUnavailable, RateLimited
 from syncd.errors import TransientError
 
@@ -51,6 +49,10 @@ class RetryPolicy:
             if self.max_attempts <= 1 or self.backoff_for(exc) is False:
                 raise
             first_failure: Exception | None = exc
+        # Imported here: stamina and tenacity under it add 10 ms to every start-up (after
+        # httpx), and most runs never retry.
+        import stamina
+
         for attempt in stamina.retry_context(
             on=self._hook,
             attempts=self.max_attempts,
