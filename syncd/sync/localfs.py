@@ -380,9 +380,9 @@ class Beneath:
     (RESOLVE_BENEATH): no window between a check and the open. Elsewhere, or where a sandbox
     refuses the call, each folder is checked first (`checked_parent`), then the file opened.
 
-    One call instead of one per folder plus the open matters on a first sync of small files:
-    each call releases the GIL, and every release hands it to another transfer thread. One
-    lstat less per file made a 5,000-file download 0.55 s (11 %) faster.
+    One call instead of one per folder plus the open matters on a first sync of small files,
+    where each call releases the GIL to another thread: a transfer thread spent 599 us of CPU
+    per 4 KiB download this way, against 660 us with the lstat (medians of 8 rounds each).
     """
 
     def __init__(self, root: Path, *, syscall: Callable[..., int] | None = None) -> None:
