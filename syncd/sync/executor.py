@@ -463,7 +463,9 @@ class _Context:
         partial, sha256, st = self._fetch(rel_path, action.remote, action)
         local = LocalEntry(Kind.FILE, st.st_size, st.st_mtime_ns, st.st_ino, sha256)
         try:
-            target = self._path(rel_path)
+            # `_fetch` has checked `rel_path` (`partial_rel_path`); a Path and a second check
+            # cost 45 us of CPU per file on a first sync of small files.
+            target = os.path.join(self.root, rel_path)
             if action.replace is None:
                 # A new file: the rename itself refuses to overwrite what appeared meanwhile.
                 if not localfs.rename_new(partial, target):

@@ -468,7 +468,7 @@ _RENAME_NOREPLACE = 1
 _NO_NOREPLACE = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP})
 
 
-def rename_new(source: Path, target: Path) -> bool:
+def rename_new(source: str | Path, target: str | Path) -> bool:
     """Rename `source` to `target` unless something is already at `target`; False then.
 
     One renameat2(RENAME_NOREPLACE) call: nothing the user creates at `target` while a
