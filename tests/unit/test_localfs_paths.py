@@ -72,8 +72,23 @@ def _no_openat2(*args: object) -> int:
     return -1
 
 
+def _kernel_has_openat2() -> bool:
+    syscall = localfs._openat2()
+    if syscall is None:
+        return False
+    here = os.open(".", os.O_PATH | os.O_DIRECTORY)
+    try:
+        fd = localfs._call_openat2(syscall, here, ".", os.O_PATH | os.O_CLOEXEC, 0)
+    finally:
+        os.close(here)
+    if fd < 0:
+        return False
+    os.close(fd)
+    return True
+
+
 needs_openat2 = pytest.mark.skipif(
-    localfs._openat2() is None, reason="openat2 is Linux-only (5.6 and later)"
+    not _kernel_has_openat2(), reason="openat2 is Linux-only (5.6 and later)"
 )
 OPENERS = [
     pytest.param(None, id="openat2", marks=needs_openat2),
