@@ -349,8 +349,12 @@ class _Context:
             raise TransientError("uploads are paused")
         rel_path = action.rel_path
         self._check_local(rel_path, action.local)
-        path = self._path(rel_path)
-        source = HashingSource(path, posixpath.basename(rel_path), action.local.size)
+        # Read beneath the root like a download is written: never through a symlinked folder.
+        source = HashingSource(
+            lambda: self.beneath.open(rel_path, os.O_RDONLY),
+            posixpath.basename(rel_path),
+            action.local.size,
+        )
         folder_id = self._folder_id(parent_of(rel_path))
         progress = self._progress(self.x.limits.up, action)
 

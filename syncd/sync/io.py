@@ -7,7 +7,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import BinaryIO, cast
 
 
@@ -71,17 +70,18 @@ class HashingSource:
     """An `UploadSource` for a local file that remembers the sha256 of the last full read.
 
     The size is fixed when the source is made: a file that grows or shrinks meanwhile makes
-    the client fail the upload instead of sending a torn file.
+    the client fail the upload instead of sending a torn file. `open_fd` opens the file for
+    reading and returns its descriptor, each time the upload (re)starts.
     """
 
-    def __init__(self, path: Path, name: str, size: int) -> None:
-        self.path = path
+    def __init__(self, open_fd: Callable[[], int], name: str, size: int) -> None:
+        self.open_fd = open_fd
         self.name = name
         self.size = size
         self.sha256: str | None = None
 
     def open(self) -> BinaryIO:
-        handle = open(self.path, "rb", buffering=0)  # noqa: SIM115 - the reader closes it
+        handle = open(self.open_fd(), "rb", buffering=0)  # noqa: SIM115 - the reader closes it
         if os.fstat(handle.fileno()).st_size != self.size:
             handle.close()
             from syncd.cloud.transfer import SourceChanged

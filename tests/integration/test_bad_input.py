@@ -19,6 +19,7 @@ import pytest
 from syncd.config import SyncOptions
 from syncd.errors import RootGuardError
 from syncd.store import Store
+from syncd.sync import executor
 from tests.integration.harness import Harness
 
 # --- the local root -----------------------------------------------------------------------
@@ -130,6 +131,33 @@ def test_a_folder_swapped_for_a_symlink_before_its_download_gets_nothing_through
     assert list(outside.iterdir()) == []
     assert "d is not a folder (or a link)" in report.failures["d/f.txt"]
     assert h.remote_read("d/f.txt") == b"from the cloud"
+
+
+def test_a_folder_swapped_for_a_symlink_as_its_upload_opens_sends_nothing_from_outside(
+    h: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The swap lands between the check of the file and its open: the open itself refuses."""
+    h.write("d/f.txt", "mine")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "f.txt").write_text("priv")  # the same name and size
+
+    check_local = executor._Context._check_local
+
+    def check_then_swap(self, rel_path, expected):  # type: ignore[no-untyped-def]
+        current = check_local(self, rel_path, expected)
+        if rel_path == "d/f.txt" and not (h.root / "d").is_symlink():
+            os.rename(h.root / "d", tmp_path / "d-moved")
+            os.symlink(outside, h.root / "d")
+        return current
+
+    monkeypatch.setattr(executor._Context, "_check_local", check_then_swap)
+    h.emulator.stats.reset()
+    report = h.sync()
+    assert "d is not a folder (or a link)" in report.failures["d/f.txt"]
+    assert h.emulator.stats.snapshot().bytes_uploaded == 0  # not even sent, then withdrawn
+    assert b"priv" not in h.remote_tree().values()
+    assert (outside / "f.txt").read_text() == "priv"
 
 
 def _as_nobody(work) -> int:  # type: ignore[no-untyped-def]
