@@ -246,6 +246,7 @@ class _Context:
         self.remote_view = remote_view
         self.urls = urls
         self.beneath = localfs.Beneath(executor.root)
+        self.marker = localfs.read_marker(executor.root)
 
     def close(self) -> None:
         self.beneath.close()
@@ -303,6 +304,10 @@ class _Context:
             raise AssertionError(action)
 
     # --- helpers -----------------------------------------------------------------------
+
+    def _root_in_place(self) -> bool:
+        """Is the root still the folder this run started in (its marker, unchanged)?"""
+        return self.marker is not None and localfs.read_marker(self.root) == self.marker
 
     def _path(self, rel_path: str) -> Path:
         return localfs.local_path(self.root, rel_path)
@@ -366,7 +371,12 @@ class _Context:
             try:
                 unchanged_while_sending()
             except Stale:
-                self.x.remote.client.delete_file(entry.id)
+                # Changed or deleted while it was sent: withdraw the upload. Unless the whole
+                # root went (unmounted, moved away): then the file is not gone, only out of
+                # reach, and the cloud copy is the one left in sight. The root guard stops
+                # the pair before anything else happens.
+                if self._root_in_place():
+                    self.x.remote.client.delete_file(entry.id)
                 raise
         else:
             entry = self.x.remote.replace(

@@ -20,6 +20,7 @@ from syncd.config import SyncOptions
 from syncd.errors import RootGuardError
 from syncd.store import Store
 from syncd.sync import executor
+from syncd.sync.remote import RemoteSide
 from tests.integration.harness import Harness
 
 # --- the local root -----------------------------------------------------------------------
@@ -158,6 +159,27 @@ def test_a_folder_swapped_for_a_symlink_as_its_upload_opens_sends_nothing_from_o
     assert h.emulator.stats.snapshot().bytes_uploaded == 0  # not even sent, then withdrawn
     assert b"priv" not in h.remote_tree().values()
     assert (outside / "f.txt").read_text() == "priv"
+
+
+def test_a_root_moved_away_just_after_an_upload_keeps_that_upload_in_the_cloud(
+    h: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new file sent, then its whole root gone before the check that follows the send: the
+    file is out of reach, not deleted, so the upload is not withdrawn."""
+    h.sync()  # the root gets its marker
+    h.write("new.txt", "only copy in the cloud, once the disk is gone")
+    upload_new = RemoteSide.upload_new
+
+    def upload_then_unmount(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        entry = upload_new(self, *args, **kwargs)
+        h.root.rename(tmp_path / "unmounted")
+        return entry
+
+    monkeypatch.setattr(RemoteSide, "upload_new", upload_then_unmount)
+    h.sync()
+    assert h.remote_read("new.txt") == b"only copy in the cloud, once the disk is gone"
+    with pytest.raises(RootGuardError, match="nothing was deleted in the cloud"):
+        h.sync()  # the next pass, as the daemon's, finds the root gone
 
 
 def _as_nobody(work) -> int:  # type: ignore[no-untyped-def]
