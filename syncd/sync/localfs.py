@@ -400,9 +400,11 @@ class Beneath:
         """`os.open(root / rel_path, flags | O_NOFOLLOW, mode)`, with `PathError` naming the
         folder when one on the way is missing, a symlink or not a folder."""
         refuse_unsafe(rel_path)
-        if self._openat2 is not None and self._root_fd is not None:
+        # Read once: another transfer thread may turn openat2 off (below) meanwhile.
+        syscall, root_fd = self._openat2, self._root_fd
+        if syscall is not None and root_fd is not None:
             flags_how = flags | os.O_NOFOLLOW | os.O_CLOEXEC
-            fd = _call_openat2(self._openat2, self._root_fd, rel_path, flags_how, mode)
+            fd = _call_openat2(syscall, root_fd, rel_path, flags_how, mode)
             if fd >= 0:
                 return fd
             code = _errno()
@@ -439,7 +441,8 @@ _NO_OPENAT2 = frozenset({errno.ENOSYS, errno.EPERM, errno.EINVAL, errno.E2BIG})
 
 
 def _openat2() -> Callable[..., int] | None:
-    if os.uname().sysname != "Linux" or os.uname().machine not in _UNIFIED_SYSCALL_NUMBERS:
+    system = os.uname()
+    if system.sysname != "Linux" or system.machine not in _UNIFIED_SYSCALL_NUMBERS:
         return None
     return _libc_function("syscall")
 
