@@ -12,6 +12,7 @@ import importlib
 import click
 
 from syncd import __version__
+from syncd.cli.process import Program
 
 # name -> "module:attribute"
 COMMANDS = {
@@ -59,4 +60,4 @@ def run() -> None:
     # (SQLAlchemy, httpx, pydantic); at the default threshold of 700 they set off about 150
     # collections, 0.09 s of every command. Cycles are still collected, in bigger batches.
     gc.set_threshold(100_000, 20, 10)
-    main()
+    main(obj=Program())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -29,17 +28,6 @@ config_option = click.option(
 def load(config_path: Path | None) -> Config:
     """Load the config; a bad one raises `ConfigError`, which `handle_errors` turns into exit 2."""
     return load_config(config_path)
-
-
-def settle_heap() -> None:
-    """Call once the modules a long command needs are imported.
-
-    What is loaded by then (SQLAlchemy, httpx, pydantic: a few hundred thousand objects)
-    lives as long as the process, yet every full collection of the cyclic garbage
-    collector would walk it again, and a scan of a big tree sets off several: `freeze`
-    leaves it out of them all. (The threshold is raised at start-up, in `syncd.cli.run`.)
-    """
-    gc.freeze()
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:

@@ -17,10 +17,10 @@ from syncd.cli.common import (
     echo_json,
     handle_errors,
     load,
-    settle_heap,
     transfer_options,
     with_overrides,
 )
+from syncd.cli.process import settle_heap
 from syncd.compose import make_engine, open_client, state_path
 from syncd.config import Config
 from syncd.errors import EXIT_OK, ConfigError, StateError

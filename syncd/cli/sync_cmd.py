@@ -15,10 +15,10 @@ from syncd.cli.common import (
     config_option,
     handle_errors,
     load,
-    settle_heap,
     transfer_options,
     with_overrides,
 )
+from syncd.cli.process import end_process, owns_process, settle_heap
 from syncd.cli.progress import Display, PlainDisplay, RichDisplay, describe
 from syncd.cloud.client import CloudClient
 from syncd.compose import make_engine, make_limits, open_client, open_store
@@ -26,7 +26,7 @@ from syncd.config import Config, PairConfig
 from syncd.errors import EXIT_FAILURE, EXIT_OK, ConfigError, TransientError
 from syncd.logs import setup_logging
 from syncd.pairlock import PairBusy
-from syncd.sync.engine import SyncReport
+from syncd.sync.engine import PairEngine, SyncReport
 
 
 def _pairs(config: Config, name: str | None) -> list[PairConfig]:
@@ -88,17 +88,25 @@ def sync(
     )
     pairs = _pairs(config, pair_name)
     failed = False
+    last: PairEngine | None = None
     with open_client(config) as client:
         for pair in pairs:
+            last = None  # one pair's snapshots in memory at a time
             try:
-                failed = (
-                    _sync_pair(config, pair, client, dry_run, allow_mass_delete, quiet) or failed
+                pair_failed, last = _sync_pair(
+                    config, pair, client, dry_run, allow_mass_delete, quiet
                 )
+                failed = pair_failed or failed
             except (TransientError, PairBusy) as exc:
                 # One pair offline or busy must not keep the others from syncing.
                 click.echo(f"{pair.name}: not synced: {exc}", err=True)
                 failed = True
-    raise SystemExit(EXIT_FAILURE if failed else EXIT_OK)
+    code = EXIT_FAILURE if failed else EXIT_OK
+    if owns_process():
+        # The last pair's snapshots go with the process: freed object by object, a big
+        # tree's took 0.1 s of a 2 s sync.
+        end_process(code, last)
+    raise SystemExit(code)
 
 
 def _sync_pair(
@@ -108,8 +116,8 @@ def _sync_pair(
     dry_run: bool,
     allow_mass_delete: bool,
     quiet: bool,
-) -> bool:
-    """Sync one pair and print its summary; True if something failed."""
+) -> tuple[bool, PairEngine]:
+    """Sync one pair and print its summary; True if something failed, and its engine."""
     with open_store(config, pair, dry_run=dry_run) as store:
         engine = make_engine(config, pair, store, client, limits=make_limits(config))
         if dry_run:
@@ -118,7 +126,7 @@ def _sync_pair(
             click.echo(f"{pair.name}: {len(plan.actions) or 'no'} planned actions")
             for action in plan.actions:
                 click.echo(f"  {describe(action)}")
-            return False
+            return False, engine
         display: Display = (
             RichDisplay() if sys.stderr.isatty() and not quiet else PlainDisplay(quiet=quiet)
         )
@@ -140,4 +148,4 @@ def _sync_pair(
     ):
         if text:
             click.echo(f"  {problem}: {text}", err=True)
-    return not report.ok
+    return not report.ok, engine

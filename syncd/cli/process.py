@@ -1,0 +1,53 @@
+"""The `syncd` program's own process: its heap, and how a one-shot command ends it.
+
+Kept apart from `common` so that the command group can use it without loading the config
+schema.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import NoReturn
+
+import click
+
+
+def settle_heap() -> None:
+    """Call once the modules a long command needs are imported.
+
+    What is loaded by then (SQLAlchemy, httpx, pydantic: a few hundred thousand objects)
+    lives as long as the process, yet every full collection of the cyclic garbage
+    collector would walk it again, and a scan of a big tree sets off several: `freeze`
+    leaves it out of them all. (The threshold is raised at start-up, in `syncd.cli.run`.)
+    """
+    gc.freeze()
+
+
+@dataclass(frozen=True)
+class Program:
+    """`ctx.obj` when `syncd` runs as its own program (`syncd.cli.run`) rather than inside a
+    caller's click runner: only then may a command end the process itself."""
+
+
+def owns_process() -> bool:
+    context = click.get_current_context(silent=True)
+    return context is not None and isinstance(context.find_root().obj, Program)
+
+
+def end_process(code: int, *held: object) -> NoReturn:
+    """End the program now, its output flushed, without freeing its heap object by object
+    (`held`: what the caller keeps referenced until then).
+
+    Only for a command with nothing left open but memory: the kernel closes files, but
+    `atexit` handlers and finalizers do not run.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
