@@ -11,6 +11,7 @@ import gc
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -26,6 +27,28 @@ def settle_heap() -> None:
     leaves it out of them all. (The threshold is raised at start-up, in `syncd.cli.run`.)
     """
     gc.freeze()
+
+
+@contextlib.contextmanager
+def snapshots_for_the_process() -> Iterator[None]:
+    """Around a one-shot command's scans: the cyclic collector pauses, then what they built
+    is frozen.
+
+    A scan of 100,000 paths makes some 700,000 objects (base rows, scan and listing
+    entries) that hold no cycles and live until the command ends, yet every young-generation
+    collection walks those made since the last one. Frozen, later collections skip them
+    too. Cyclic garbage that exists at the freeze is never collected: a command that ends
+    soon can afford that, a daemon could not.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 @dataclass(frozen=True)

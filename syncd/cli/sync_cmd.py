@@ -18,7 +18,7 @@ from syncd.cli.common import (
     transfer_options,
     with_overrides,
 )
-from syncd.cli.process import end_process, owns_process, settle_heap
+from syncd.cli.process import end_process, owns_process, settle_heap, snapshots_for_the_process
 from syncd.cli.progress import Display, PlainDisplay, RichDisplay, describe
 from syncd.cloud.client import CloudClient
 from syncd.compose import make_engine, make_limits, open_client, open_store
@@ -119,7 +119,14 @@ def _sync_pair(
 ) -> tuple[bool, PairEngine]:
     """Sync one pair and print its summary; True if something failed, and its engine."""
     with open_store(config, pair, dry_run=dry_run) as store:
-        engine = make_engine(config, pair, store, client, limits=make_limits(config))
+        engine = make_engine(
+            config,
+            pair,
+            store,
+            client,
+            limits=make_limits(config),
+            snapshot_scope=snapshots_for_the_process,
+        )
         if dry_run:
             plan = engine.sync(dry_run=True).plan
             assert plan is not None

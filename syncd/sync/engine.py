@@ -11,6 +11,7 @@ the disk, so the rescan the watcher triggers plans nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import posixpath
@@ -139,6 +140,9 @@ class PairEngine:
         limits: Limits | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
         rng: random.Random | None = None,
+        snapshot_scope: Callable[[], contextlib.AbstractContextManager[object]] = (
+            contextlib.nullcontext
+        ),
     ) -> None:
         self.pair = pair
         self.options = options
@@ -153,6 +157,8 @@ class PairEngine:
         self.on_outcome = on_outcome
         self.on_plan: Callable[[Plan], None] | None = None
         self.rng = rng or random.Random()
+        # Wraps the loading and scanning that open `sync` (see `cli.process`).
+        self.snapshot_scope = snapshot_scope
         self.executor = Executor(
             self.root,
             remote,
@@ -626,11 +632,12 @@ class PairEngine:
     ) -> SyncReport:
         """One complete sync: scan both sides, then converge (or just plan, for a dry run)."""
         report = SyncReport()
-        if not self.prepared:
-            self.prepare(dry_run=dry_run)
-        else:
-            self.check_root()
-        self.scan_both()
+        with self.snapshot_scope():
+            if not self.prepared:
+                self.prepare(dry_run=dry_run)
+            else:
+                self.check_root()
+            self.scan_both()
         if dry_run:
             report.plan = self.plan()
             return report

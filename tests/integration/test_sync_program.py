@@ -1,16 +1,21 @@
-"""`syncd sync` as its own program ends the process itself once done (`syncd.cli.process`);
-inside a caller it returns."""
+"""`syncd sync` as its own program ends the process itself once done (`syncd.cli.process`),
+and builds its snapshots with the cyclic collector paused; inside a caller it does neither."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from syncd.cli import main
+from syncd.cli.process import snapshots_for_the_process
 from syncd.pairlock import PairLock
+from syncd.store import Store
 from tests.integration.harness import Harness
 
 
@@ -52,3 +57,56 @@ def test_inside_a_click_runner_the_command_returns_instead(h: Harness, tmp_path:
     assert result.exit_code == 0, result.output
     assert result.output == "pair: 1 download; 0 B up, 4 B down\n"
     assert h.read("down.txt") == b"down"
+
+
+@contextlib.contextmanager
+def _gc_restored() -> Iterator[None]:
+    enabled = gc.isenabled()
+    try:
+        yield
+    finally:
+        gc.unfreeze()  # give this test process's heap back to the collector
+        (gc.enable if enabled else gc.disable)()
+
+
+def test_snapshots_are_built_with_the_collector_paused_then_frozen() -> None:
+    with _gc_restored():
+        gc.enable()
+        before = gc.get_freeze_count()
+        with snapshots_for_the_process():
+            assert not gc.isenabled()
+            built = [[i] for i in range(1000)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= before + len(built)
+
+
+def test_with_the_collector_off_already_snapshots_leave_it_off_and_freeze_nothing() -> None:
+    with _gc_restored():
+        gc.disable()
+        before = gc.get_freeze_count()
+        with snapshots_for_the_process():
+            built = [[i] for i in range(1000)]
+        assert not gc.isenabled()
+        assert gc.get_freeze_count() == before
+        assert len(built) == 1000
+
+
+def test_the_engine_loads_and_scans_inside_its_snapshot_scope(h: Harness) -> None:
+    h.write("here.txt", "here")
+    h.remote_write("there.txt", "there")
+    h.converge()
+    seen: list[tuple[set[str], set[str], set[str]]] = []
+
+    with Store.open(h.db_path) as store:
+        engine = h.engine(store)
+
+        @contextlib.contextmanager
+        def scope() -> Iterator[None]:
+            seen.append((set(engine.base), set(engine.local), set(engine.remote)))
+            yield
+            seen.append((set(engine.base), set(engine.local), set(engine.remote)))
+
+        engine.snapshot_scope = scope
+        assert engine.sync().ok
+    both = {"here.txt", "there.txt"}
+    assert seen == [(set(), set(), set()), (both, both, both)]
