@@ -19,8 +19,8 @@ from syncd.store import Store
 from tests.integration.harness import Harness
 
 
-def _program(config: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "syncd", "sync", "--config", str(config), "-q"]
+def _program(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "syncd", "sync", "--config", str(config), "-q", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=60)
 
 
@@ -35,6 +35,16 @@ def test_the_program_ends_with_its_summary_written_and_its_exit_code(
     assert result.stdout == "pair: 1 download, 1 record, 1 upload; 2 B up, 4 B down\n"
     assert h.read("down.txt") == b"down"
     assert h.remote_read("up.txt") == b"up"
+
+
+def test_a_dry_run_as_the_program_prints_its_plan_and_changes_nothing(
+    h: Harness, tmp_path: Path
+) -> None:
+    h.remote_write("down.txt", "down")
+    result = _program(h.write_config(tmp_path / "c.yaml"), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "pair: 1 planned actions\n  download      down.txt (4 B)\n"
+    assert not (h.root / "down.txt").exists()
 
 
 def test_the_program_ends_with_exit_code_1_when_a_pair_could_not_sync(
