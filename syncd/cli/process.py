@@ -37,8 +37,8 @@ def snapshots_for_the_process() -> Iterator[None]:
     A scan of 100,000 paths makes some 330,000 objects the collector tracks (base rows,
     scan and listing entries) that hold no cycles and live until the command ends, yet every
     young-generation collection walks those made since the last one. Frozen, later
-    collections skip them too. Cyclic garbage that exists at the freeze is never collected: a command that ends
-    soon can afford that, a daemon could not.
+    collections skip them too. Cyclic garbage that exists at the freeze is never
+    collected: a command that ends soon can afford that, a daemon could not.
     """
     if not gc.isenabled():
         yield
