@@ -46,9 +46,13 @@ def snapshots_for_the_process() -> Iterator[None]:
     gc.disable()
     try:
         yield
-    finally:
-        gc.freeze()
+    except BaseException:
+        # A failure's traceback holds the engine in a cycle: frozen, the engine would
+        # outlive its pair while the next pairs sync.
         gc.enable()
+        raise
+    gc.freeze()
+    gc.enable()
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ def end_process(code: int, *held: object) -> NoReturn:
     `atexit` handlers and finalizers do not run.
     """
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with the descriptor closed (`syncd sync >&-`)
+            continue
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
     logging.shutdown()

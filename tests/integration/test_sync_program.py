@@ -7,12 +7,14 @@ import contextlib
 import gc
 import subprocess
 import sys
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
-from syncd.cli import main
+from syncd.cli import main, sync_cmd
 from syncd.cli.process import snapshots_for_the_process
 from syncd.pairlock import PairLock
 from syncd.store import Store
@@ -35,6 +37,39 @@ def test_the_program_ends_with_its_summary_written_and_its_exit_code(
     assert result.stdout == "pair: 1 download, 1 record, 1 upload; 2 B up, 4 B down\n"
     assert h.read("down.txt") == b"down"
     assert h.remote_read("up.txt") == b"up"
+
+
+def test_the_program_ends_its_process_itself_without_the_interpreter_s_shutdown(
+    h: Harness, tmp_path: Path
+) -> None:
+    config = h.write_config(tmp_path / "c.yaml")
+    program = (
+        "import atexit, sys\n"
+        "from syncd.cli import run\n"
+        "atexit.register(lambda: print('interpreter shutdown', file=sys.stderr))\n"
+        f"sys.argv = ['syncd', 'sync', '-q', '--config', {str(config)!r}]\n"
+        "run()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "pair: nothing\n"
+    assert result.stderr == ""  # no atexit handler ran: the process ended in `end_process`
+
+
+def test_the_program_started_with_stdout_closed_still_syncs_and_exits_0(
+    h: Harness, tmp_path: Path
+) -> None:
+    h.remote_write("down.txt", "down")
+    config = h.write_config(tmp_path / "c.yaml")
+    command = [sys.executable, "-m", "syncd", "sync", "-q", "--config", str(config)]
+    result = subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", *command], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert h.read("down.txt") == b"down"
 
 
 def test_a_dry_run_as_the_program_prints_its_plan_and_changes_nothing(
@@ -60,9 +95,10 @@ def test_the_program_ends_with_exit_code_1_when_a_pair_could_not_sync(
 
 def test_inside_a_click_runner_the_command_returns_instead(h: Harness, tmp_path: Path) -> None:
     h.remote_write("down.txt", "down")
-    result = CliRunner().invoke(
-        main, ["sync", "-q", "--config", str(h.write_config(tmp_path / "c"))]
-    )
+    with _gc_restored():
+        result = CliRunner().invoke(
+            main, ["sync", "-q", "--config", str(h.write_config(tmp_path / "c"))]
+        )
     # Still here to check: the test process was not ended with the command.
     assert result.exit_code == 0, result.output
     assert result.output == "pair: 1 download; 0 B up, 4 B down\n"
@@ -88,6 +124,49 @@ def test_snapshots_are_built_with_the_collector_paused_then_frozen() -> None:
             built = [[i] for i in range(1000)]
         assert gc.isenabled()
         assert gc.get_freeze_count() >= before + len(built)
+
+
+class _Engine:
+    """Holds its failure, as an engine's traceback holds the engine: a cycle."""
+
+    failure: BaseException | None = None
+
+    def sync(self) -> None:
+        with snapshots_for_the_process():
+            self.failure = RuntimeError("offline")
+            raise self.failure
+
+
+def test_a_failure_inside_the_scope_freezes_nothing_and_stays_collectable() -> None:
+    with _gc_restored():
+        gc.enable()
+        before = gc.get_freeze_count()
+        engine = _Engine()
+        alive = weakref.ref(engine)
+        with contextlib.suppress(RuntimeError):
+            engine.sync()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() == before
+        del engine
+        gc.collect()
+        assert alive() is None
+
+
+def test_the_sync_command_builds_its_snapshots_in_the_program_s_scope(
+    h: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered: list[str] = []
+
+    @contextlib.contextmanager
+    def scope() -> Iterator[None]:
+        entered.append("scope")
+        yield
+
+    monkeypatch.setattr(sync_cmd, "snapshots_for_the_process", scope)
+    config = h.write_config(tmp_path / "c.yaml")
+    result = CliRunner().invoke(main, ["sync", "-q", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert entered == ["scope"]
 
 
 def test_with_the_collector_off_already_snapshots_leave_it_off_and_freeze_nothing() -> None:
