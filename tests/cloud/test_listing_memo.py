@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -127,7 +128,7 @@ def test_the_next_run_reads_an_unchanged_listing_from_its_cache(
     assert third.entries == _fresh(client, excludes).entries != first.entries
 
 
-@pytest.mark.parametrize("damage", ["corrupt", "truncated", "other-version"])
+@pytest.mark.parametrize("damage", ["corrupt", "truncated", "undecodable", "other-version"])
 def test_a_damaged_or_foreign_cache_is_ignored(
     client: CloudClient, emulator: Emulator, tmp_path: Path, damage: str
 ) -> None:
@@ -140,6 +141,9 @@ def test_a_damaged_or_foreign_cache_is_ignored(
         path.write_bytes(raw[:40] + bytes([raw[40] ^ 0xFF]) + raw[41:])
     elif damage == "truncated":
         path.write_bytes(raw[: len(raw) // 2])
+    elif damage == "undecodable":  # its digest matches: only decoding finds it out
+        payload = b"\xff not marshal data"
+        path.write_bytes(hashlib.blake2b(payload, digest_size=32).digest() + payload)
     version = "2.0" if damage == "other-version" else "1.0"
     assert ListingCache(path, version).load() is None
     emulator.put_file("tree/d0/f0.txt", b"new")  # proves the scan is not from the cache
