@@ -21,9 +21,22 @@ from syncd.store import Store
 from tests.integration.harness import Harness
 
 
+def _command(config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "syncd", "sync", "--config", str(config), "-q", *args]
+
+
 def _program(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "syncd", "sync", "--config", str(config), "-q", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+    return subprocess.run(_command(config, *args), capture_output=True, text=True, timeout=60)
+
+
+@contextlib.contextmanager
+def _gc_restored() -> Iterator[None]:
+    enabled = gc.isenabled()
+    try:
+        yield
+    finally:
+        gc.unfreeze()  # give this test process's heap back to the collector
+        (gc.enable if enabled else gc.disable)()
 
 
 def test_the_program_ends_with_its_summary_written_and_its_exit_code(
@@ -62,8 +75,7 @@ def test_the_program_started_with_stdout_closed_still_syncs_and_exits_0(
     h: Harness, tmp_path: Path
 ) -> None:
     h.remote_write("down.txt", "down")
-    config = h.write_config(tmp_path / "c.yaml")
-    command = [sys.executable, "-m", "syncd", "sync", "-q", "--config", str(config)]
+    command = _command(h.write_config(tmp_path / "c.yaml"))
     result = subprocess.run(
         ["sh", "-c", 'exec "$@" >&-', "sh", *command], capture_output=True, text=True, timeout=60
     )
@@ -103,16 +115,6 @@ def test_inside_a_click_runner_the_command_returns_instead(h: Harness, tmp_path:
     assert result.exit_code == 0, result.output
     assert result.output == "pair: 1 download; 0 B up, 4 B down\n"
     assert h.read("down.txt") == b"down"
-
-
-@contextlib.contextmanager
-def _gc_restored() -> Iterator[None]:
-    enabled = gc.isenabled()
-    try:
-        yield
-    finally:
-        gc.unfreeze()  # give this test process's heap back to the collector
-        (gc.enable if enabled else gc.disable)()
 
 
 def test_snapshots_are_built_with_the_collector_paused_then_frozen() -> None:
@@ -164,7 +166,8 @@ def test_the_sync_command_builds_its_snapshots_in_the_program_s_scope(
 
     monkeypatch.setattr(sync_cmd, "snapshots_for_the_process", scope)
     config = h.write_config(tmp_path / "c.yaml")
-    result = CliRunner().invoke(main, ["sync", "-q", "--config", str(config)])
+    with _gc_restored():  # the command still freezes the heap once its modules are loaded
+        result = CliRunner().invoke(main, ["sync", "-q", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert entered == ["scope"]
 
