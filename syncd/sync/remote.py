@@ -134,7 +134,7 @@ class ListingCache:
                 temporaries=_entries(temporaries),
             )
             return ListingMemo(root_id, page_size, excludes_key, tuple(pages), scan)
-        except (ValueError, TypeError, EOFError, KeyError):
+        except (ValueError, TypeError, KeyError):  # decoded, but not the shape this version writes
             return None
 
     def save(self, memo: ListingMemo) -> None:
