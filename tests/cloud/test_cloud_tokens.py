@@ -117,6 +117,23 @@ def test_refresh_request_shape_and_leeway(tmp_path: Path) -> None:
     tokens.close()
 
 
+def test_the_token_client_is_built_for_the_first_token_request(tmp_path: Path) -> None:
+    # It costs a TLS context, about 17 ms of every command's start-up, and most runs never
+    # ask the token endpoint for anything.
+    seen: list[httpx.Request] = []
+    clock = [900.0]
+    replies = [httpx.Response(200, json={"access_token": "a2", "expires_in": 3600})]
+    tokens = _recording_manager(tmp_path, replies, seen, clock)
+    assert tokens.access_token() == "a1"
+    assert tokens._http is None
+    clock[0] = 950.0
+    assert tokens.access_token() == "a2"
+    http = tokens._http
+    assert http is not None and not http.is_closed
+    tokens.close()
+    assert http.is_closed
+
+
 def test_invalid_grant_means_login_again(tmp_path: Path) -> None:
     seen: list[httpx.Request] = []
     replies = [httpx.Response(400, json={"error": "invalid_grant", "error_description": "no"})]
