@@ -36,9 +36,11 @@ def first_sync(ctx: Context, *, up: bool, down: bool, repeat: int) -> Iterator[F
 # A process, the API calls it made, and the CPU seconds the emulator spent answering them.
 Run = tuple[ChildResult, dict[str, int], float]
 # The floor as the issue defines it (a loop over `httpx.Client`), the same loop sending
-# straight to httpx's pool as syncd does (reported, not judged), and syncd.
+# straight to httpx's pool as syncd does (reported, not judged), and syncd. Downloads add the
+# floor that also lands each file as the safety rules require (reported, not judged).
 IMPLS = ("floor", "pool floor", "syncd")
-FLOOR_HTTP = {"floor": "client", "pool floor": "pool"}  # the floors' "http" setting
+DOWN_IMPLS = (*IMPLS, "steps floor")
+FLOOR_HTTP = {"floor": "client", "pool floor": "pool", "steps floor": "client"}
 
 
 def _timed_runs(
@@ -47,13 +49,14 @@ def _timed_runs(
     label: str,
     repeat: int,
     run_one: Callable[[str, int], ChildResult],
+    impls: tuple[str, ...] = IMPLS,
 ) -> dict[str, list[Run]]:
-    """`repeat` rounds of each of `IMPLS`, in an order that rotates each round so drifting
+    """`repeat` rounds of each of `impls`, in an order that rotates each round so drifting
     load hits them all alike."""
-    runs: dict[str, list[Run]] = {impl: [] for impl in IMPLS}
+    runs: dict[str, list[Run]] = {impl: [] for impl in impls}
     for round_ in range(repeat):
-        shift = round_ % len(IMPLS)
-        for impl in IMPLS[shift:] + IMPLS[:shift]:
+        shift = round_ % len(impls)
+        for impl in impls[shift:] + impls[:shift]:
             ctx.log(f"{label}: {impl} (round {round_ + 1}/{repeat})")
             emu.reset_stats()
             emulator_cpu = cpu_seconds(emu.pid)
@@ -76,6 +79,18 @@ def _first_sync_figure(
     syncd, syncd_calls, syncd_emulator_cpu = _median_run(runs["syncd"])
     ratio = syncd.wall_s / floor.wall_s
     tree = ctx.sizes.first_sync
+    extra: dict[str, object] = {}
+    if "steps floor" in runs:
+        # What the safety rules cost a bare loop (steps / floor), and what syncd costs beyond
+        # them (syncd / steps).
+        steps_floor = _median_run(runs["steps floor"])[0]
+        extra = {
+            "steps_floor": round(steps_floor.wall_s, 3),
+            "steps_floor_ratio": round(steps_floor.wall_s / floor.wall_s, 3),
+            "ratio_to_steps_floor": round(syncd.wall_s / steps_floor.wall_s, 3),
+            "steps_floor_runs_s": [round(r.wall_s, 2) for r, _, _ in runs["steps floor"]],
+            "steps_floor_cpu_s": round(steps_floor.cpu_s, 2),
+        }
     return Figure(
         name,
         syncd.wall_s,
@@ -107,6 +122,7 @@ def _first_sync_figure(
             "syncd_calls": syncd_calls,
             "floor_calls": floor_calls,
             "load": meter.result(),
+            **extra,
         },
     )
 
@@ -148,12 +164,15 @@ def _first_sync_down(ctx: Context, emu: EmulatorProcess, repeat: int) -> Figure:
 
     def run_one(impl: str, round_: int) -> ChildResult:
         if impl in FLOOR_HTTP:
-            target = ctx.work / f"down-floor-{FLOOR_HTTP[impl]}-{round_}"
+            target = ctx.work / f"down-{impl.replace(' ', '-')}-{round_}"
             target.mkdir()
-            result, _ = ctx.floor(
+            steps = impl == "steps floor"
+            result, line = ctx.floor(
                 "download-tree", emu, local_root=str(target), folder_id=folder_id,
-                http=FLOOR_HTTP[impl],
+                http=FLOOR_HTTP[impl], steps=steps,
             )  # fmt: skip
+            if line["landed"] != (tree.files if steps else 0):
+                raise RuntimeError(f"the {impl} recorded {line['landed']} files")
             return result
         pair = ctx.pair(f"down-{round_}", emu, "/down")
         result = pair.sync("first sync down")
@@ -162,5 +181,5 @@ def _first_sync_down(ctx: Context, emu: EmulatorProcess, repeat: int) -> Figure:
             raise RuntimeError(f"first sync down wrote {count} files")
         return result
 
-    runs = _timed_runs(ctx, emu, "first sync down", repeat, run_one)
+    runs = _timed_runs(ctx, emu, "first sync down", repeat, run_one, DOWN_IMPLS)
     return _first_sync_figure("first_sync_down", ctx, runs, meter)

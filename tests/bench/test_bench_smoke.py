@@ -13,6 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from syncd.sync import commits
+from tests.bench import floors
+
 REPO = Path(__file__).resolve().parents[2]
 FIGURES = ("first_sync_up", "first_sync_down", "no_change_time", "no_change_rss", "move_local")
 KEYS = {"figure", "value", "unit", "floor", "ratio", "target", "ok"}
@@ -41,4 +44,12 @@ def test_quick_run_prints_one_json_line_per_figure(tmp_path: Path) -> None:
     assert first_sync["pool_floor"] > 0 and first_sync["ratio_to_pool_floor"] > 0
     for key in ("emulator_cpu_s_for_syncd", "emulator_cpu_s_for_floor"):
         assert first_sync[key] >= 0, first_sync  # ticks of 10 ms: a tiny run may show 0
+    down = lines[1]  # and its floor that lands files as syncd must (it checks its own rows)
+    assert down["steps_floor"] > 0 and down["ratio_to_steps_floor"] > 0, down
+    assert len(down["steps_floor_runs_s"]) == down["runs"]
     assert list(tmp_path.iterdir()) == []  # the scratch folder is gone
+
+
+def test_the_steps_floor_commits_as_often_as_syncd() -> None:
+    # The floor imports nothing of syncd's (it would pay for the imports), so it repeats it.
+    assert floors._Landing.COMMIT_EVERY == commits.COMMIT_EVERY
