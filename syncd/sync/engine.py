@@ -31,6 +31,7 @@ from syncd.config import PairConfig, SyncOptions
 from syncd.errors import NeedsUserError, PathError, RootGuardError, SyncdError, TransientError
 from syncd.store import Store
 from syncd.sync import localfs
+from syncd.sync.commits import CommitBatch
 from syncd.sync.excludes import Excludes
 from syncd.sync.executor import Cancelled, Executor, Limits, LowDiskSpace, Outcome
 from syncd.sync.model import (
@@ -68,7 +69,6 @@ SHARED_IDENTITIES_KEY = "shared_identities"
 _SHARED_IDENTITY_DAYS = 30
 # Big pages keep a poll to a few calls; the listing of one page is parsed and dropped.
 PAGE_SIZE = 10_000
-_COMMIT_EVERY = 0.25  # seconds: results are batched into one transaction this often
 _MAX_BACKOFF = 3600.0
 # From this many downloads in one plan, one listing with URLs replaces a GET per file.
 _BULK_DOWNLOADS = 32
@@ -429,7 +429,7 @@ class PairEngine:
             check_mass_delete(plan, self.base, max_percent=self.options.max_delete_percent)
         self._remember_shared_identities()
         self._fetch_download_urls(plan)
-        batch = _Batch(self.store, self.clock, self.root)
+        batch = CommitBatch(self.store, self.clock, self.root)
         progress = False
         rescan: set[str] = set()
         abort: list[BaseException] = []
@@ -453,7 +453,7 @@ class PairEngine:
         try:
             self.executor.run(plan, self.base, self.remote, self.urls, take)
         finally:
-            batch.flush()
+            batch.close()
             self.executor.pause_uploads = False
             self.executor.pause_downloads = False
         if rescan:
@@ -493,7 +493,7 @@ class PairEngine:
                 self.urls[rel_path] = url
 
     def _absorb(
-        self, outcome: Outcome, batch: _Batch, report: SyncReport, rescan: set[str]
+        self, outcome: Outcome, batch: CommitBatch, report: SyncReport, rescan: set[str]
     ) -> None:
         action = outcome.action
         for path, base_entry in outcome.base.items():
@@ -517,11 +517,11 @@ class PairEngine:
                 else:
                     self.remote[path] = remote_entry
         rescan |= outcome.rescan
-        batch.base.update(outcome.base)
+        batch.writes.base.update(outcome.base)
         if outcome.ok and isinstance(action, _WRITES_LOCALLY):
-            batch.durable = True
+            batch.writes.durable = True
         if outcome.conflict is not None:
-            batch.conflicts.append(outcome.conflict)
+            batch.writes.conflicts.append(outcome.conflict)
             report.conflicts.append(outcome.conflict[0])
         name = action_name(action)
         if outcome.error is None:
@@ -533,7 +533,7 @@ class PairEngine:
                     report.bytes_down += outcome.transferred
                 if action.rel_path in self.retry_at:
                     del self.retry_at[action.rel_path]
-                    batch.cleared.append(action.rel_path)
+                    batch.writes.cleared.append(action.rel_path)
         elif isinstance(outcome.error, LowDiskSpace):
             # Not the path's fault: every download waits for space, and the next pass retries.
             report.downloads_paused = str(outcome.error)
@@ -547,14 +547,14 @@ class PairEngine:
         batch.maybe_flush()
 
     def _failed(
-        self, rel_path: str, name: str, error: BaseException, batch: _Batch, report: SyncReport
+        self, rel_path: str, name: str, error: BaseException, batch: CommitBatch, report: SyncReport
     ) -> None:
         message = str(error)
         log.warning("%s: %s %s failed: %s", self.pair.name, name, rel_path, message)
         report.failures[rel_path] = message
         attempts = batch.record_failure(rel_path, name, message)
         retry = self.clock() + backoff_delay(attempts, self.rng)
-        batch.set_retry(rel_path, retry)
+        batch.writes.retries[rel_path] = retry
         self.retry_at[rel_path] = retry
 
     # --- whole syncs ---------------------------------------------------------------------
@@ -651,56 +651,6 @@ class PairEngine:
             sorted(f"{path}: not synced (unreadable or a link)" for path in self.unreadable)
         )
         return report
-
-
-class _Batch:
-    """Base rows and bookkeeping written together, at most every `_COMMIT_EVERY` seconds.
-
-    Results are committed only after the action succeeded; batching only decides how many of
-    them share one transaction.
-    """
-
-    def __init__(self, store: Store, clock: Callable[[], float], root: Path) -> None:
-        self.store = store
-        self.root = root
-        self.clock = clock
-        self.base: dict[str, BaseEntry | None] = {}
-        self.conflicts: list[tuple[str, str, str]] = []
-        self.cleared: list[str] = []
-        self.retries: dict[str, float] = {}
-        self.durable = False  # local files or folders changed since the last commit
-        self.last = clock()
-
-    def record_failure(self, rel_path: str, action: str, message: str) -> int:
-        self.flush()
-        return self.store.record_failure(rel_path, action, message, self.clock())
-
-    def set_retry(self, rel_path: str, when: float) -> None:
-        self.retries[rel_path] = when
-
-    def maybe_flush(self) -> None:
-        if self.clock() - self.last >= _COMMIT_EVERY:
-            self.flush()
-
-    def flush(self) -> None:
-        self.last = self.clock()
-        if self.durable:
-            # What the base rows say was written must be on the disk before they are:
-            # otherwise a power cut turns a half-written download into a "local edit".
-            localfs.sync_filesystem(self.root)
-            self.durable = False
-        if self.base:
-            self.store.apply(self.base)
-            self.base = {}
-        if self.cleared:
-            self.store.clear_failures(self.cleared)
-            self.cleared = []
-        for copy, original, loser in self.conflicts:
-            self.store.add_conflict(copy, original, loser)
-        self.conflicts = []
-        for rel_path, when in self.retries.items():
-            self.store.set_retry(rel_path, when)
-        self.retries = {}
 
 
 def default_state_path(state_dir: Path, pair_name: str) -> Path:

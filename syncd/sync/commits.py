@@ -1,0 +1,118 @@
+"""The engine's writes to the state DB during a run, batched, and durable in the right order.
+
+A base row says a file is on the disk as described. Where an action wrote locally, the disk
+must hold what it wrote before its row is committed: otherwise a power cut turns a
+half-written download into a "local edit". One `syncfs(2)` per commit (every
+`COMMIT_EVERY` seconds) gives that for every file of the batch at once.
+
+That flush runs on a helper thread while transfers go on; the batch it covers is committed
+once it is done. Until then later results gather in the next batch, and batches are
+committed in the order they were sealed. On a disk where a flush takes a while, transfers
+would otherwise wait for each one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from syncd.store import Store
+from syncd.sync import localfs
+from syncd.sync.model import BaseEntry
+
+COMMIT_EVERY = 0.25  # seconds: results are batched into one transaction this often
+
+
+@dataclass
+class Writes:
+    """What one transaction writes."""
+
+    base: dict[str, BaseEntry | None] = field(default_factory=dict)
+    conflicts: list[tuple[str, str, str]] = field(default_factory=list)
+    cleared: list[str] = field(default_factory=list)  # failures that are no more
+    retries: dict[str, float] = field(default_factory=dict)
+    durable: bool = False  # local files or folders changed: the disk is flushed first
+
+    def commit(self, store: Store) -> None:
+        if self.base:
+            store.apply(self.base)
+        if self.cleared:
+            store.clear_failures(self.cleared)
+        for copy, original, loser in self.conflicts:
+            store.add_conflict(copy, original, loser)
+        for rel_path, when in self.retries.items():
+            store.set_retry(rel_path, when)
+
+
+class CommitBatch:
+    """Results of one run, committed at most every `COMMIT_EVERY` seconds.
+
+    Results are recorded only after their action succeeded; batching only decides how many
+    of them share one transaction. Used from the engine thread only; `close` when done.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float],
+        root: Path,
+        *,
+        sync_filesystem: Callable[[Path], None] = localfs.sync_filesystem,
+    ) -> None:
+        self.store = store
+        self.root = root
+        self.clock = clock
+        self.sync_filesystem = sync_filesystem
+        self.writes = Writes()  # the batch being gathered
+        self._sealed: tuple[Future[None], Writes] | None = None  # waiting for its flush
+        self._flusher: ThreadPoolExecutor | None = None
+        self.last = clock()
+
+    def record_failure(self, rel_path: str, action: str, message: str) -> int:
+        self.flush()
+        return self.store.record_failure(rel_path, action, message, self.clock())
+
+    def maybe_flush(self) -> None:
+        """Commit what is due without waiting for the disk."""
+        if self._sealed is not None:
+            if not self._sealed[0].done():
+                return
+            self._commit_sealed()
+        if self.clock() - self.last < COMMIT_EVERY:
+            return
+        self.last = self.clock()
+        writes, self.writes = self.writes, Writes()
+        if writes.durable:
+            if self._flusher is None:
+                self._flusher = ThreadPoolExecutor(1, thread_name_prefix="syncd-flush")
+            self._sealed = (self._flusher.submit(self.sync_filesystem, self.root), writes)
+        else:
+            writes.commit(self.store)
+
+    def flush(self) -> None:
+        """Commit everything recorded so far, now."""
+        self.last = self.clock()
+        if self._sealed is not None:
+            self._commit_sealed()
+        writes, self.writes = self.writes, Writes()
+        if writes.durable:
+            self.sync_filesystem(self.root)
+        writes.commit(self.store)
+
+    def close(self) -> None:
+        """Commit everything recorded so far, and stop the flushing thread."""
+        try:
+            self.flush()
+        finally:
+            if self._flusher is not None:
+                self._flusher.shutdown(wait=True)
+                self._flusher = None
+
+    def _commit_sealed(self) -> None:
+        assert self._sealed is not None
+        flushed, writes = self._sealed
+        self._sealed = None
+        flushed.result()  # a failed flush raises here, and its rows stay uncommitted
+        writes.commit(self.store)
