@@ -13,6 +13,7 @@ would otherwise wait for each one.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,16 +23,16 @@ from syncd.store import Store
 from syncd.sync import localfs
 from syncd.sync.model import BaseEntry
 
-COMMIT_EVERY = 0.25  # seconds: results are batched into one transaction this often
+COMMIT_EVERY = 0.25  # seconds: results are batched into one commit this often
 
 
 @dataclass
 class Writes:
-    """What one transaction writes."""
+    """What one commit writes (a transaction per kind of row, in this order)."""
 
     base: dict[str, BaseEntry | None] = field(default_factory=dict)
-    conflicts: list[tuple[str, str, str]] = field(default_factory=list)
     cleared: list[str] = field(default_factory=list)  # failures that are no more
+    conflicts: list[tuple[str, str, str]] = field(default_factory=list)
     retries: dict[str, float] = field(default_factory=dict)
     durable: bool = False  # local files or folders changed: the disk is flushed first
 
@@ -50,7 +51,11 @@ class CommitBatch:
     """Results of one run, committed at most every `COMMIT_EVERY` seconds.
 
     Results are recorded only after their action succeeded; batching only decides how many
-    of them share one transaction. Used from the engine thread only; `close` when done.
+    of them share one commit. Used from the engine thread only; `close` when done.
+
+    Once a flush has failed, nothing more of the run is committed: the disk may not hold
+    what that batch or any later one describes (a failed writeback is reported once). The
+    failure is raised once; what was not committed is found again by the next scan.
     """
 
     def __init__(
@@ -59,15 +64,19 @@ class CommitBatch:
         clock: Callable[[], float],
         root: Path,
         *,
-        sync_filesystem: Callable[[Path], None] = localfs.sync_filesystem,
+        sync_filesystem: Callable[[int], None] | None = None,
     ) -> None:
         self.store = store
-        self.root = root
         self.clock = clock
-        self.sync_filesystem = sync_filesystem
+        # Looked up now rather than when the module loads: a patched `localfs` reaches it.
+        self._sync_filesystem = sync_filesystem or localfs.sync_filesystem
+        # Opened before the run writes anything, so that every failed writeback of the run
+        # is reported to it (see `localfs.sync_filesystem`).
+        self._root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
         self.writes = Writes()  # the batch being gathered
         self._sealed: tuple[Future[None], Writes] | None = None  # waiting for its flush
         self._flusher: ThreadPoolExecutor | None = None
+        self._failed = False
         self.last = clock()
 
     def record_failure(self, rel_path: str, action: str, message: str) -> int:
@@ -80,14 +89,15 @@ class CommitBatch:
             if not self._sealed[0].done():
                 return
             self._commit_sealed()
-        if self.clock() - self.last < COMMIT_EVERY:
+        if self._failed or self.clock() - self.last < COMMIT_EVERY:
             return
         self.last = self.clock()
         writes, self.writes = self.writes, Writes()
         if writes.durable:
             if self._flusher is None:
                 self._flusher = ThreadPoolExecutor(1, thread_name_prefix="syncd-flush")
-            self._sealed = (self._flusher.submit(self.sync_filesystem, self.root), writes)
+            flushed = self._flusher.submit(self._sync_filesystem, self._root_fd)
+            self._sealed = (flushed, writes)
         else:
             writes.commit(self.store)
 
@@ -97,8 +107,14 @@ class CommitBatch:
         if self._sealed is not None:
             self._commit_sealed()
         writes, self.writes = self.writes, Writes()
+        if self._failed:
+            return
         if writes.durable:
-            self.sync_filesystem(self.root)
+            try:
+                self._sync_filesystem(self._root_fd)
+            except Exception:
+                self._failed = True
+                raise
         writes.commit(self.store)
 
     def close(self) -> None:
@@ -109,10 +125,15 @@ class CommitBatch:
             if self._flusher is not None:
                 self._flusher.shutdown(wait=True)
                 self._flusher = None
+            os.close(self._root_fd)
 
     def _commit_sealed(self) -> None:
         assert self._sealed is not None
         flushed, writes = self._sealed
         self._sealed = None
-        flushed.result()  # a failed flush raises here, and its rows stay uncommitted
+        try:
+            flushed.result()
+        except Exception:
+            self._failed = True
+            raise
         writes.commit(self.store)

@@ -453,9 +453,9 @@ class PairEngine:
         try:
             self.executor.run(plan, self.base, self.remote, self.urls, take)
         finally:
-            batch.close()
             self.executor.pause_uploads = False
             self.executor.pause_downloads = False
+            batch.close()  # last: it may raise (a failed flush)
         if rescan:
             self.scan_local(rescan)
         if abort:

@@ -352,24 +352,23 @@ def remove_other_partials(partial: Path) -> None:
                 os.unlink(item.path)
 
 
-def sync_filesystem(path: Path) -> None:
-    """Flush all that was written to the filesystem holding `path` to the disk (syncfs(2)).
+def sync_filesystem(folder_fd: int) -> None:
+    """Flush all that was written to the filesystem holding the open folder `folder_fd` to
+    the disk (syncfs(2)).
 
     The engine calls it once per commit of base rows instead of an fsync per downloaded
     file and per folder: the same guarantee for what the commit records, for one journal
     flush instead of thousands. Where syncfs is missing, sync(2) does the same for all.
+    Since Linux 5.8, syncfs reports a failed writeback only to descriptors that were open
+    when it failed: open `folder_fd` before the writes it must vouch for.
     """
     syncfs = _libc_function("syncfs")
     if syncfs is None:
         os.sync()
         return
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        if syncfs(fd) != 0:
-            code = _errno()
-            raise OSError(code, os.strerror(code), str(path))
-    finally:
-        os.close(fd)
+    if syncfs(folder_fd) != 0:
+        code = _errno()
+        raise OSError(code, os.strerror(code))
 
 
 class Beneath:

@@ -7,8 +7,10 @@ indistinguishable to any client (see the README's limitations).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -17,7 +19,7 @@ from syncd.cloud.errors import CloudUnavailable
 from syncd.cloud.models import RemoteFile
 from syncd.errors import RootGuardError
 from syncd.store import Store
-from syncd.sync import localfs
+from syncd.sync import commits, localfs
 from syncd.sync.engine import MARKER_KEY
 from syncd.sync.model import Kind, RemoteEntry
 from syncd.sync.remote import TEMP_PREFIX, temp_owner
@@ -57,6 +59,39 @@ def test_a_first_sync_down_gets_its_download_urls_from_the_one_listing(
     # Two to find the pair's folder by path, one listing to plan, one to confirm the end.
     assert calls(h) == {"folder_get": 4, "download": files}
     assert h.read(f"d/f{files - 1}.txt") == f"cloud {files - 1}".encode()
+
+
+def _open_paths() -> set[str]:
+    paths = set()
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone by now
+            paths.add(os.readlink(f"/proc/self/fd/{fd}"))
+    return paths
+
+
+def test_downloads_reach_the_disk_beside_the_transfers_before_their_rows(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flushes: list[str] = []  # the thread each disk flush ran on
+    sync_filesystem = localfs.sync_filesystem
+
+    def recording(folder_fd: int) -> None:
+        flushes.append(threading.current_thread().name)
+        sync_filesystem(folder_fd)
+
+    monkeypatch.setattr(localfs, "sync_filesystem", recording)
+    monkeypatch.setattr(commits, "COMMIT_EVERY", 0.0)  # a commit due after every result
+    for i in range(12):
+        h.remote_write(f"d/f{i}.txt", f"cloud {i}")
+    threads = set(threading.enumerate())
+    h.converge()
+    assert h.read("d/f11.txt") == b"cloud 11"
+    assert "syncd-flush_0" in flushes  # beside the run, not on its thread
+    with Store.open(h.db_path) as store:
+        assert {f"d/f{i}.txt" for i in range(12)} <= store.load_base().keys()
+    # The run's flushing thread and its descriptor of the root are gone with it.
+    assert not [t for t in set(threading.enumerate()) - threads if t.name.startswith("syncd")]
+    assert str(h.root) not in _open_paths()
 
 
 def test_row2_local_edit_replaces_the_cloud_version_without_duplicates(h: Harness) -> None:

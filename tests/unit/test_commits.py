@@ -1,9 +1,14 @@
 """The engine's commits on real SQLite: rows of local writes wait for the disk flush that
-covers them, and that flush does not hold up the run."""
+covers them, batches are committed in order, and the flush does not hold up the run.
+
+The flush is a stand-in that each test releases (a slow disk), so that the order of events
+is the test's to choose; `localfs.sync_filesystem` itself is the real one elsewhere.
+"""
 
 from __future__ import annotations
 
 import errno
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,11 +17,10 @@ from pathlib import Path
 import pytest
 
 from syncd.store import Store
-from syncd.sync import localfs
 from syncd.sync.commits import COMMIT_EVERY, CommitBatch
 from syncd.sync.model import BaseEntry, Kind
 
-WAIT_S = 5.0  # a flush held longer than this is a hang: the test fails, not waits forever
+HANG_S = 30.0  # only a hang takes this long: the test then fails rather than waits forever
 
 
 def entry(i: int) -> BaseEntry:
@@ -24,25 +28,26 @@ def entry(i: int) -> BaseEntry:
 
 
 class HeldFlush:
-    """The real `syncfs`, held until `release` (a slow disk), or failing."""
+    """A disk flush that ends when the test releases it, or fails."""
 
-    def __init__(self, error: OSError | None = None) -> None:
-        self.started = threading.Event()
-        self.released = threading.Event()
+    def __init__(self, root: Path, error: OSError | None = None) -> None:
+        self.root = root
         self.error = error
         self.calls = 0
+        self.ended = 0
+        self._releases = threading.Semaphore(0)
 
-    def __call__(self, root: Path) -> None:
+    def __call__(self, folder_fd: int) -> None:
+        assert os.path.samestat(os.fstat(folder_fd), os.stat(self.root))
         self.calls += 1
-        self.started.set()
-        if not self.released.wait(WAIT_S):
+        if not self._releases.acquire(timeout=HANG_S):
             raise TimeoutError("the flush was never released")
+        self.ended += 1
         if self.error is not None:
             raise self.error
-        localfs.sync_filesystem(root)
 
     def release(self) -> None:
-        self.released.set()
+        self._releases.release()
 
 
 @pytest.fixture
@@ -51,36 +56,45 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
-def _batch(
-    store: Store, root: Path, flush: Callable[[Path], None]
-) -> tuple[CommitBatch, list[float]]:
-    clock = [0.0]
-    return CommitBatch(store, lambda: clock[0], root, sync_filesystem=flush), clock
+@pytest.fixture
+def clock() -> list[float]:
+    return [0.0]
+
+
+def _batch(store: Store, root: Path, flush: HeldFlush, clock: list[float]) -> CommitBatch:
+    return CommitBatch(store, lambda: clock[0], root, sync_filesystem=flush)
 
 
 def _until(condition: Callable[[], bool], step: Callable[[], None]) -> None:
-    deadline = time.monotonic() + WAIT_S
+    deadline = time.monotonic() + HANG_S
     while not condition():
         assert time.monotonic() < deadline, "never happened"
         step()
-        time.sleep(0.005)
+        time.sleep(0.002)
+
+
+def _downloaded(batch: CommitBatch, rel_path: str, i: int) -> None:
+    batch.writes.base[rel_path] = entry(i)
+    batch.writes.durable = True
+
+
+def _seal(batch: CommitBatch, clock: list[float]) -> None:
+    clock[0] += COMMIT_EVERY
+    batch.maybe_flush()
 
 
 def test_rows_of_local_writes_wait_for_their_flush_and_the_run_does_not(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, clock: list[float]
 ) -> None:
-    flush = HeldFlush()
-    batch, clock = _batch(store, tmp_path, flush)
-    batch.writes.base["downloaded"] = entry(1)
-    batch.writes.durable = True
-    clock[0] = COMMIT_EVERY
-    batch.maybe_flush()  # returns at once: the flush is held
-    assert flush.started.wait(WAIT_S) and not flush.released.is_set()
+    flush = HeldFlush(tmp_path)
+    batch = _batch(store, tmp_path, flush, clock)
+    _downloaded(batch, "downloaded", 1)
+    _seal(batch, clock)  # returns at once: the flush is held
+    _until(lambda: flush.calls == 1, lambda: None)
     assert store.load_base() == {}
     # Results that need no flush still wait: batches are committed in order.
     batch.writes.base["uploaded"] = entry(2)
-    clock[0] = 2 * COMMIT_EVERY
-    batch.maybe_flush()
+    _seal(batch, clock)
     assert store.load_base() == {}
     flush.release()
     _until(lambda: "uploaded" in store.load_base(), batch.maybe_flush)
@@ -89,54 +103,115 @@ def test_rows_of_local_writes_wait_for_their_flush_and_the_run_does_not(
     batch.close()
 
 
-def test_results_without_local_writes_are_committed_without_a_flush(
-    store: Store, tmp_path: Path
+def test_each_batch_of_local_writes_has_its_own_flush(
+    store: Store, tmp_path: Path, clock: list[float]
 ) -> None:
-    flush = HeldFlush()
-    batch, clock = _batch(store, tmp_path, flush)
+    flush = HeldFlush(tmp_path)
+    batch = _batch(store, tmp_path, flush, clock)
+    _downloaded(batch, "first", 1)
+    _seal(batch, clock)
+    flush.release()
+    _until(lambda: "first" in store.load_base(), batch.maybe_flush)
+    _downloaded(batch, "second", 2)
+    _seal(batch, clock)
+    _until(lambda: flush.calls == 2, lambda: None)
+    batch.maybe_flush()
+    assert "second" not in store.load_base()  # its own flush is still held
+    flush.release()
+    _until(lambda: "second" in store.load_base(), batch.maybe_flush)
+    assert flush.ended == 2
+    batch.close()
+
+
+def test_flush_commits_the_sealed_batch_before_the_newer_one(
+    store: Store, tmp_path: Path, clock: list[float]
+) -> None:
+    flush = HeldFlush(tmp_path)
+    batch = _batch(store, tmp_path, flush, clock)
+    _downloaded(batch, "a.txt", 1)
+    _seal(batch, clock)
+    _downloaded(batch, "a.txt", 2)  # downloaded again since: the newer row must win
+    flush.release()
+    flush.release()
+    batch.flush()
+    assert store.load_base() == {"a.txt": entry(2)}
+    assert flush.ended == 2
+    batch.close()
+
+
+def test_a_failure_is_recorded_after_what_came_before_it(
+    store: Store, tmp_path: Path, clock: list[float]
+) -> None:
+    batch = _batch(store, tmp_path, HeldFlush(tmp_path), clock)
+    batch.writes.base["uploaded"] = entry(1)
+    assert batch.record_failure("b.txt", "upload", "refused") == 1
+    assert store.load_base() == {"uploaded": entry(1)}
+    assert [failure.rel_path for failure in store.failures()] == ["b.txt"]
+    batch.close()
+
+
+def test_results_without_local_writes_are_committed_without_a_flush(
+    store: Store, tmp_path: Path, clock: list[float]
+) -> None:
+    flush = HeldFlush(tmp_path)
+    batch = _batch(store, tmp_path, flush, clock)
     batch.writes.base["uploaded"] = entry(1)
     batch.writes.conflicts.append(("a (conflicted copy).txt", "a.txt", "local"))
     batch.maybe_flush()  # not due yet
     assert store.load_base() == {}
-    clock[0] = COMMIT_EVERY
-    batch.maybe_flush()
+    _seal(batch, clock)
     assert store.load_base() == {"uploaded": entry(1)}
     assert [record.rel_path for record in store.conflicts()] == ["a (conflicted copy).txt"]
     batch.close()
     assert flush.calls == 0
 
 
-def test_a_failed_flush_commits_none_of_its_rows_and_is_raised(
-    store: Store, tmp_path: Path
+def test_after_a_failed_flush_nothing_more_of_the_run_is_committed(
+    store: Store, tmp_path: Path, clock: list[float]
 ) -> None:
-    flush = HeldFlush(OSError(errno.EIO, "I/O error"))
-    batch, clock = _batch(store, tmp_path, flush)
-    batch.writes.base["downloaded"] = entry(1)
-    batch.writes.durable = True
-    clock[0] = COMMIT_EVERY
-    batch.maybe_flush()
+    flush = HeldFlush(tmp_path, OSError(errno.EIO, "I/O error"))
+    batch = _batch(store, tmp_path, flush, clock)
+    _downloaded(batch, "first", 1)
+    _seal(batch, clock)
+    _downloaded(batch, "second", 2)  # its pages may be the ones that failed to write back
+    batch.writes.base["uploaded"] = entry(3)
     flush.release()
     with pytest.raises(OSError, match="I/O error"):
         _until(lambda: False, batch.maybe_flush)
+    _downloaded(batch, "third", 4)
+    _seal(batch, clock)
+    flush.release()  # were a flush started for it, it would end (and fail) at once
+    batch.close()  # raised once: nothing left to commit, nothing raised again
     assert store.load_base() == {}
-    batch.close()  # nothing left to commit, nothing raised again
+    assert flush.calls == 1
+
+
+def test_a_flush_that_fails_at_the_end_is_raised_and_commits_nothing(
+    store: Store, tmp_path: Path, clock: list[float]
+) -> None:
+    flush = HeldFlush(tmp_path, OSError(errno.EIO, "I/O error"))
+    batch = _batch(store, tmp_path, flush, clock)
+    _downloaded(batch, "first", 1)
+    _seal(batch, clock)
+    _downloaded(batch, "second", 2)
+    flush.release()
+    with pytest.raises(OSError, match="I/O error"):
+        batch.close()
     assert store.load_base() == {}
 
 
 def test_close_waits_for_the_flush_commits_everything_and_stops_its_thread(
-    store: Store, tmp_path: Path
+    store: Store, tmp_path: Path, clock: list[float]
 ) -> None:
-    flush = HeldFlush()
-    batch, clock = _batch(store, tmp_path, flush)
-    batch.writes.base["first"] = entry(1)
-    batch.writes.durable = True
-    clock[0] = COMMIT_EVERY
-    batch.maybe_flush()
-    batch.writes.base["second"] = entry(2)
-    batch.writes.durable = True
-    assert flush.started.wait(WAIT_S)
+    before = set(threading.enumerate())
+    flush = HeldFlush(tmp_path)
+    batch = _batch(store, tmp_path, flush, clock)
+    _downloaded(batch, "first", 1)
+    _seal(batch, clock)
+    _downloaded(batch, "second", 2)
     threading.Timer(0.05, flush.release).start()
+    flush.release()  # for the second batch's own flush, in `close`
     batch.close()
     assert store.load_base() == {"first": entry(1), "second": entry(2)}
-    assert flush.calls == 2  # the second batch's own flush, before its commit
-    assert not [t for t in threading.enumerate() if t.name.startswith("syncd-flush")]
+    assert flush.ended == 2
+    _until(lambda: not set(threading.enumerate()) - before, lambda: None)  # the Timer ends too
