@@ -234,6 +234,7 @@ class TokenManager:
         self._http = http
         self._transport = transport
         self._http_lock = threading.Lock()
+        self._closed = False
         self._lock = threading.Lock()
         self._token: TokenSet | None = None
         self._loaded = False
@@ -244,6 +245,7 @@ class TokenManager:
 
     def close(self) -> None:
         with self._http_lock:
+            self._closed = True
             if self._owns_http and self._http is not None:
                 self._http.close()
 
@@ -252,6 +254,8 @@ class TokenManager:
         # TLS context, about 17 ms of every command's start-up.
         with self._http_lock:
             if self._http is None:
+                if self._closed:  # as a closed client would
+                    raise RuntimeError("the token manager is closed")
                 self._http = httpx.Client(
                     transport=self._transport,
                     verify=self._settings.verify_tls,

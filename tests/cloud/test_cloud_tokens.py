@@ -134,6 +134,14 @@ def test_the_token_client_is_built_for_the_first_token_request(tmp_path: Path) -
     assert http.is_closed
 
 
+def test_a_closed_token_manager_builds_no_client(tmp_path: Path) -> None:
+    tokens = _recording_manager(tmp_path, [], [], [5000.0])  # expired: a refresh is due
+    tokens.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        tokens.access_token()
+    assert tokens._http is None
+
+
 def test_invalid_grant_means_login_again(tmp_path: Path) -> None:
     seen: list[httpx.Request] = []
     replies = [httpx.Response(400, json={"error": "invalid_grant", "error_description": "no"})]
