@@ -188,11 +188,12 @@ class _Landing:
     """What syncd does with each file it downloads, beyond writing it (DESIGN.md section 4),
     in the fewest steps: the price of those rules, measured apart from syncd's own code.
 
-    A hidden partial beside the target, opened beneath the root without following links;
-    its SHA-256 (the base row keeps it) and its size checked; the cloud's date set on it; a
-    rename that cannot replace what appeared meanwhile; a row per file in SQLite, committed
-    at most every `COMMIT_EVERY` seconds and only once the files reached the disk (syncfs),
-    as syncd's engine commits.
+    A hidden partial beside the target, opened relative to the root's descriptor without
+    following a link in its last component (syncd's openat2 with RESOLVE_BENEATH refuses
+    links anywhere: one system call either way); its SHA-256 (the base row keeps it) and its
+    size checked; the cloud's date set on it; a rename that cannot replace what appeared
+    meanwhile; a row per file in SQLite, committed at most every `COMMIT_EVERY` seconds and
+    only once the files reached the disk (syncfs), as syncd's engine commits.
     """
 
     COMMIT_EVERY = 0.25  # syncd's `commits.COMMIT_EVERY`

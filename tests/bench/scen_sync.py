@@ -82,7 +82,8 @@ def _first_sync_figure(
     extra: dict[str, object] = {}
     if "steps floor" in runs:
         # What the safety rules cost a bare loop (steps / floor), and what syncd costs beyond
-        # them (syncd / steps).
+        # them (syncd / steps). That loop goes through `httpx.Client`, as the judged floor
+        # does and syncd does not (see `pool_floor`): the second ratio flatters syncd a little.
         steps_floor = _median_run(runs["steps floor"])[0]
         extra = {
             "steps_floor": round(steps_floor.wall_s, 3),

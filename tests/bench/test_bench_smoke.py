@@ -2,7 +2,7 @@
 
 Only the shape is checked, never the targets (tiny sizes say nothing about speed). To stay
 well under 20 s it runs the figures that together cover every kind of set-up (a local tree,
-a cloud tree, a seeded synced pair, a move) and three of the floors; the transfer and daemon
+a cloud tree, a seeded synced pair, a move) and three kinds of floor; the transfer and daemon
 figures reuse the same pieces. A 1 ms latency keeps the emulator's latency setting working.
 """
 
