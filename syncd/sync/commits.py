@@ -77,7 +77,7 @@ class CommitBatch:
         self._sealed: tuple[Future[None], Writes] | None = None  # waiting for its flush
         self._flusher: ThreadPoolExecutor | None = None
         self._failed = False
-        self.last = clock()
+        self._last = clock()  # when the last commit was started
 
     def record_failure(self, rel_path: str, action: str, message: str) -> int:
         self.flush()
@@ -89,9 +89,10 @@ class CommitBatch:
             if not self._sealed[0].done():
                 return
             self._commit_sealed()
-        if self._failed or self.clock() - self.last < COMMIT_EVERY:
+        now = self.clock()
+        if self._failed or now - self._last < COMMIT_EVERY:
             return
-        self.last = self.clock()
+        self._last = now
         writes, self.writes = self.writes, Writes()
         if writes.durable:
             if self._flusher is None:
@@ -103,7 +104,7 @@ class CommitBatch:
 
     def flush(self) -> None:
         """Commit everything recorded so far, now."""
-        self.last = self.clock()
+        self._last = self.clock()
         if self._sealed is not None:
             self._commit_sealed()
         writes, self.writes = self.writes, Writes()
