@@ -28,11 +28,11 @@ def entry(i: int) -> BaseEntry:
 
 
 class HeldFlush:
-    """A disk flush that ends when the test releases it, or fails."""
+    """A disk flush that ends when the test releases it, failing with `error` if one is set."""
 
-    def __init__(self, root: Path, error: OSError | None = None) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self.error = error
+        self.error: OSError | None = None
         self.calls = 0
         self.ended = 0
         self._releases = threading.Semaphore(0)
@@ -61,11 +61,17 @@ def clock() -> list[float]:
     return [0.0]
 
 
-def _batch(store: Store, root: Path, flush: HeldFlush, clock: list[float]) -> CommitBatch:
-    return CommitBatch(store, lambda: clock[0], root, sync_filesystem=flush)
+@pytest.fixture
+def flush(tmp_path: Path) -> HeldFlush:
+    return HeldFlush(tmp_path)
 
 
-def _until(condition: Callable[[], bool], step: Callable[[], None]) -> None:
+@pytest.fixture
+def batch(store: Store, tmp_path: Path, flush: HeldFlush, clock: list[float]) -> CommitBatch:
+    return CommitBatch(store, lambda: clock[0], tmp_path, sync_filesystem=flush)
+
+
+def _until(condition: Callable[[], bool], step: Callable[[], None] = lambda: None) -> None:
     deadline = time.monotonic() + HANG_S
     while not condition():
         assert time.monotonic() < deadline, "never happened"
@@ -84,13 +90,11 @@ def _seal(batch: CommitBatch, clock: list[float]) -> None:
 
 
 def test_rows_of_local_writes_wait_for_their_flush_and_the_run_does_not(
-    store: Store, tmp_path: Path, clock: list[float]
+    store: Store, batch: CommitBatch, flush: HeldFlush, clock: list[float]
 ) -> None:
-    flush = HeldFlush(tmp_path)
-    batch = _batch(store, tmp_path, flush, clock)
     _downloaded(batch, "downloaded", 1)
     _seal(batch, clock)  # returns at once: the flush is held
-    _until(lambda: flush.calls == 1, lambda: None)
+    _until(lambda: flush.calls == 1)
     assert store.load_base() == {}
     # Results that need no flush still wait: batches are committed in order.
     batch.writes.base["uploaded"] = entry(2)
@@ -104,17 +108,15 @@ def test_rows_of_local_writes_wait_for_their_flush_and_the_run_does_not(
 
 
 def test_each_batch_of_local_writes_has_its_own_flush(
-    store: Store, tmp_path: Path, clock: list[float]
+    store: Store, batch: CommitBatch, flush: HeldFlush, clock: list[float]
 ) -> None:
-    flush = HeldFlush(tmp_path)
-    batch = _batch(store, tmp_path, flush, clock)
     _downloaded(batch, "first", 1)
     _seal(batch, clock)
     flush.release()
     _until(lambda: "first" in store.load_base(), batch.maybe_flush)
     _downloaded(batch, "second", 2)
     _seal(batch, clock)
-    _until(lambda: flush.calls == 2, lambda: None)
+    _until(lambda: flush.calls == 2)
     batch.maybe_flush()
     assert "second" not in store.load_base()  # its own flush is still held
     flush.release()
@@ -124,10 +126,8 @@ def test_each_batch_of_local_writes_has_its_own_flush(
 
 
 def test_flush_commits_the_sealed_batch_before_the_newer_one(
-    store: Store, tmp_path: Path, clock: list[float]
+    store: Store, batch: CommitBatch, flush: HeldFlush, clock: list[float]
 ) -> None:
-    flush = HeldFlush(tmp_path)
-    batch = _batch(store, tmp_path, flush, clock)
     _downloaded(batch, "a.txt", 1)
     _seal(batch, clock)
     _downloaded(batch, "a.txt", 2)  # downloaded again since: the newer row must win
@@ -139,10 +139,7 @@ def test_flush_commits_the_sealed_batch_before_the_newer_one(
     batch.close()
 
 
-def test_a_failure_is_recorded_after_what_came_before_it(
-    store: Store, tmp_path: Path, clock: list[float]
-) -> None:
-    batch = _batch(store, tmp_path, HeldFlush(tmp_path), clock)
+def test_a_failure_is_recorded_after_what_came_before_it(store: Store, batch: CommitBatch) -> None:
     batch.writes.base["uploaded"] = entry(1)
     assert batch.record_failure("b.txt", "upload", "refused") == 1
     assert store.load_base() == {"uploaded": entry(1)}
@@ -151,10 +148,8 @@ def test_a_failure_is_recorded_after_what_came_before_it(
 
 
 def test_results_without_local_writes_are_committed_without_a_flush(
-    store: Store, tmp_path: Path, clock: list[float]
+    store: Store, batch: CommitBatch, flush: HeldFlush, clock: list[float]
 ) -> None:
-    flush = HeldFlush(tmp_path)
-    batch = _batch(store, tmp_path, flush, clock)
     batch.writes.base["uploaded"] = entry(1)
     batch.writes.conflicts.append(("a (conflicted copy).txt", "a.txt", "local"))
     batch.maybe_flush()  # not due yet
@@ -167,10 +162,9 @@ def test_results_without_local_writes_are_committed_without_a_flush(
 
 
 def test_after_a_failed_flush_nothing_more_of_the_run_is_committed(
-    store: Store, tmp_path: Path, clock: list[float]
+    store: Store, batch: CommitBatch, flush: HeldFlush, clock: list[float]
 ) -> None:
-    flush = HeldFlush(tmp_path, OSError(errno.EIO, "I/O error"))
-    batch = _batch(store, tmp_path, flush, clock)
+    flush.error = OSError(errno.EIO, "I/O error")
     _downloaded(batch, "first", 1)
     _seal(batch, clock)
     _downloaded(batch, "second", 2)  # its pages may be the ones that failed to write back
@@ -187,10 +181,9 @@ def test_after_a_failed_flush_nothing_more_of_the_run_is_committed(
 
 
 def test_a_flush_that_fails_at_the_end_is_raised_and_commits_nothing(
-    store: Store, tmp_path: Path, clock: list[float]
+    store: Store, batch: CommitBatch, flush: HeldFlush, clock: list[float]
 ) -> None:
-    flush = HeldFlush(tmp_path, OSError(errno.EIO, "I/O error"))
-    batch = _batch(store, tmp_path, flush, clock)
+    flush.error = OSError(errno.EIO, "I/O error")
     _downloaded(batch, "first", 1)
     _seal(batch, clock)
     _downloaded(batch, "second", 2)
@@ -201,11 +194,9 @@ def test_a_flush_that_fails_at_the_end_is_raised_and_commits_nothing(
 
 
 def test_close_waits_for_the_flush_commits_everything_and_stops_its_thread(
-    store: Store, tmp_path: Path, clock: list[float]
+    store: Store, batch: CommitBatch, flush: HeldFlush, clock: list[float]
 ) -> None:
     before = set(threading.enumerate())
-    flush = HeldFlush(tmp_path)
-    batch = _batch(store, tmp_path, flush, clock)
     _downloaded(batch, "first", 1)
     _seal(batch, clock)
     _downloaded(batch, "second", 2)
@@ -214,4 +205,4 @@ def test_close_waits_for_the_flush_commits_everything_and_stops_its_thread(
     batch.close()
     assert store.load_base() == {"first": entry(1), "second": entry(2)}
     assert flush.ended == 2
-    _until(lambda: not set(threading.enumerate()) - before, lambda: None)  # the Timer ends too
+    _until(lambda: not set(threading.enumerate()) - before)  # the Timer ends too
