@@ -71,5 +71,21 @@ def make_engine(
         config.sync,
         store,
         remote,
+        private_paths=private_paths(config, store.path),
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+def private_paths(config: Config, state_db: Path) -> list[Path]:
+    """Where syncd keeps its own files: never to be synced, even if a root holds them (the
+    config refuses such a root; this is the second wall)."""
+    paths = [config.state_dir, state_db.parent, config.cloud.token_file]
+    if config.source is not None:
+        paths.append(config.source)
+    log_file = config.logging.file
+    if log_file is not None:
+        paths.append(log_file)
+        # Its rotated copies too (`syncd.log.1`, ...), as many as it may keep.
+        count = max(config.logging.backups, 9)
+        paths.extend(log_file.with_name(f"{log_file.name}.{n}") for n in range(1, count + 1))
+    return paths
