@@ -52,6 +52,7 @@ def test_a_first_sync_down_gets_its_download_urls_from_the_one_listing(
 ) -> None:
     """Before the first sync everything in the cloud is new here: the listing that plans
     the downloads already carries their URLs (no GET per file, no second listing)."""
+    h.page_size = 10_000  # one page per listing: this counts listings, not pages
     for i in range(files):
         h.remote_write(f"d/f{i}.txt", f"cloud {i}")
     h.emulator.stats.reset()
@@ -405,6 +406,7 @@ def test_row16_move_and_rename_when_the_old_name_is_taken_in_the_target_folder(
 
 
 def test_row16_moving_a_folder_of_many_files_costs_a_handful_of_calls(h: Harness) -> None:
+    h.page_size = 10_000  # one page per listing: this counts calls per listing
     for i in range(60):
         h.write(f"big/f{i:02}.txt", f"file {i}")
     h.write("target/.keep", "")
@@ -432,6 +434,26 @@ def test_row17_cloud_folder_move_is_a_local_rename(h: Harness) -> None:
     h.converge()
     assert h.emulator.stats.snapshot().bytes_downloaded == 0
     assert (h.root / "moved" / "f03.txt").stat().st_ino == inode
+
+
+def test_row17_cloud_folder_moved_into_a_new_folder_downloads_nothing(h: Harness) -> None:
+    """`archive/` made in the web UI and `photos/` dragged into it: 200 files of one batch
+    upload (one size, one creation second) in nested folders follow as one local rename."""
+    batch = datetime(2026, 1, 5, 10, 0, 0)
+    for year in ("2024", "2025"):
+        for month in range(1, 11):
+            for index in range(10):
+                h.remote_write(f"photos/{year}/{month:02}/img{index}.jpg", "JPEG", when=batch)
+    h.converge()
+    inode = (h.root / "photos/2025/07/img3.jpg").stat().st_ino
+    h.emulator.mkdir("sync/archive")
+    h.emulator.move("sync/photos", "sync/archive/photos")
+    h.emulator.stats.reset()
+    h.converge()
+    stats = h.emulator.stats.snapshot()
+    assert stats.calls["download"] == 0 and stats.bytes_downloaded == 0
+    assert (h.root / "archive/photos/2025/07/img3.jpg").stat().st_ino == inode
+    assert not (h.root / "photos").exists()
 
 
 def test_row17_cloud_file_rename_is_a_local_rename(h: Harness) -> None:
