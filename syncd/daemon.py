@@ -31,6 +31,7 @@ from syncd.status import (
     PAUSED,
     STARTING,
     SYNCING,
+    DaemonId,
     DaemonStatus,
     PairStatus,
     is_paused,
@@ -251,6 +252,11 @@ class PairRunner:
             self._set(OFFLINE, report.offline)
             self.want_poll.set()
             return
+        if report.listing_problem:
+            # The next poll lists again; asking now could loop on a server that keeps
+            # leaving the same items out.
+            self._set(IDLE, report.listing_problem)
+            return
         if report.downloads_paused or report.uploads_paused:
             self._set(ERROR, report.downloads_paused or report.uploads_paused or "")
             return
@@ -357,8 +363,10 @@ class Daemon:
         notifier: Notifier | None = None,
         install_signals: bool = True,
         engine_factory: Callable[[PairConfig, Store, threading.Event, Limits], PairEngine],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
+        self.clock = clock
         self.client = client
         self.notifier = notifier or Notifier()
         self.install_signals = install_signals
@@ -371,7 +379,8 @@ class Daemon:
         self._locks: list[PairLock] = []
         self._last_written: dict[str, object] | None = None
         self._free_space: int | None = None
-        self._free_checked = 0.0
+        # None: never read (a monotonic clock may start near 0 on a machine just booted).
+        self._free_checked: float | None = None
 
     # --- signals -------------------------------------------------------------------------
 
@@ -403,24 +412,34 @@ class Daemon:
     def run(self) -> int:
         if self.install_signals:
             self._install()
-        write_pid(self.config.state_dir)
+        me: DaemonId | None = None
         try:
+            # The pairs first: a second daemon refused here must not touch the pid file
+            # (nor, then, remove the first one's).
+            self._lock_pairs()
+            me = write_pid(self.config.state_dir)
             self._start_pairs()
             self.notifier.ready(f"syncing {len(self._pairs)} folder pair(s)")
             return self._loop()
         finally:
             self.notifier.stopping()
             self._shutdown()
-            remove_pid(self.config.state_dir)
+            if me is not None:
+                remove_pid(self.config.state_dir, me)
             self.notifier.close()
 
-    def _start_pairs(self) -> None:
+    def _lock_pairs(self) -> None:
         from syncd.compose import state_path
 
         for pair_config in self.config.pairs:
             lock = PairLock(state_path(self.config, pair_config), pair_config.name)
             lock.acquire()  # held until the process ends
             self._locks.append(lock)
+
+    def _start_pairs(self) -> None:
+        from syncd.compose import state_path
+
+        for pair_config in self.config.pairs:
             store = Store.open(state_path(self.config, pair_config))
             engine = self.engine_factory(pair_config, store, self.stop, self.limits)
             runner = PairRunner(
@@ -471,9 +490,10 @@ class Daemon:
         self.notifier.status(_status_line(status))
 
     def _refresh_free_space(self) -> None:
-        if time.monotonic() - self._free_checked < 300:
+        now = self.clock()
+        if self._free_checked is not None and now - self._free_checked < 300:
             return
-        self._free_checked = time.monotonic()
+        self._free_checked = now
         with contextlib.suppress(SyncdError):
             self._free_space = self.client.freespace()
 

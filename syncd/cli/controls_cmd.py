@@ -7,8 +7,6 @@ next sync carries the result to the cloud.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -20,17 +18,14 @@ from syncd.cli.common import _rate, config_option, echo_json, handle_errors, loa
 from syncd.compose import state_path
 from syncd.config import Config, PairConfig
 from syncd.errors import ConfigError, SyncdError
-from syncd.status import running_pid
+from syncd.status import running_daemon, signal_daemon
 from syncd.store import Store
 
 pair_option = click.option("--pair", "pair_name", help="The folder pair (if there are several).")
 
 
 def _wake_daemon(config: Config) -> None:
-    pid = running_pid(config.state_dir)
-    if pid is not None:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGUSR1)
+    signal_daemon(config.state_dir)
 
 
 @contextlib.contextmanager
@@ -275,5 +270,5 @@ def limit(config_path: Path | None, up: str | None, down: str | None, reset: boo
         current = controls.write_limits(config.state_dir, _rate(up), _rate(down))
     _wake_daemon(config)
     shown = ", ".join(f"{k.split('_')[0]} {v or 'unlimited'} B/s" for k, v in current.items())
-    running = running_pid(config.state_dir) is not None
+    running = running_daemon(config.state_dir) is not None
     click.echo(f"limits: {shown or 'as configured'}" + ("" if running else " (daemon not running)"))

@@ -198,8 +198,8 @@ def status(config_path: Path | None, as_json: bool) -> None:
 def pause(config_path: Path | None) -> None:
     """Pause syncing in the running daemon (transfers in progress stop)."""
     config = load(config_path)
-    pid = set_paused(config.state_dir, True)
-    click.echo("paused" if pid else "paused (the daemon is not running; it starts paused)")
+    daemon = set_paused(config.state_dir, True)
+    click.echo("paused" if daemon else "paused (the daemon is not running; it starts paused)")
 
 
 @click.command("resume")
@@ -208,8 +208,8 @@ def pause(config_path: Path | None) -> None:
 def resume(config_path: Path | None) -> None:
     """Resume syncing in the running daemon."""
     config = load(config_path)
-    pid = set_paused(config.state_dir, False)
-    click.echo("resumed" if pid else "resumed (the daemon is not running)")
+    daemon = set_paused(config.state_dir, False)
+    click.echo("resumed" if daemon else "resumed (the daemon is not running)")
     raise SystemExit(EXIT_OK)
 
 
