@@ -16,8 +16,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
+from syncd import __version__, journal
 from syncd.cloud.client import CloudClient
 from syncd.config import Config, PairConfig
 from syncd.controls import read_limits
@@ -46,6 +48,7 @@ from syncd.sync.executor import Limits, Outcome
 from syncd.sync.model import Conflict, Download, Plan, Upload
 from syncd.sync.remote import RemoteScan
 from syncd.sync.watcher import FULL_RESCAN, Watcher
+from syncd.units import plural
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +236,7 @@ class PairRunner:
             return
         self._set(SYNCING)
         report = SyncReport()
+        began = self.clock()
         try:
             engine.converge(report, allow_mass_delete=False, max_passes=12)
         except TransientError as exc:
@@ -248,6 +252,15 @@ class PairRunner:
             return
         finally:
             self.status.pending_uploads = self.status.pending_downloads = 0
+            summary = journal.pass_line(
+                report.counts,
+                report.bytes_up,
+                report.bytes_down,
+                len(report.failures),
+                self.clock() - began,
+            )
+            if summary is not None:
+                log.info("%s: %s", self.name, summary)
         if report.offline:
             self._set(OFFLINE, report.offline)
             self.want_poll.set()
@@ -262,7 +275,7 @@ class PairRunner:
             return
         self.status.last_sync = engine.mark_synced()
         failed = len(report.failures)
-        self._set(IDLE, f"{failed} items failed; retried later" if failed else "")
+        self._set(IDLE, f"{plural(failed, 'item')} failed; retried later" if failed else "")
 
     def _on_plan(self, plan: Plan) -> None:
         self.status.pending_uploads = len([a for a in plan.actions if isinstance(a, Upload)])
@@ -272,6 +285,9 @@ class PairRunner:
 
     def _on_outcome(self, outcome: Outcome) -> None:
         self._beat()
+        line = journal.outcome_line(outcome)
+        if line is not None:
+            log.info("%s: %s", self.name, line)
         if isinstance(outcome.action, Upload) and self.status.pending_uploads:
             self.status.pending_uploads -= 1
         elif isinstance(outcome.action, Download | Conflict) and self.status.pending_downloads:
@@ -363,9 +379,12 @@ class Daemon:
         notifier: Notifier | None = None,
         install_signals: bool = True,
         engine_factory: Callable[[PairConfig, Store, threading.Event, Limits], PairEngine],
+        control: Path,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`control`: this config's folder for the pid, status and control files."""
         self.config = config
+        self.control = control
         self.clock = clock
         self.client = client
         self.notifier = notifier or Notifier()
@@ -374,7 +393,7 @@ class Daemon:
         self.stop = threading.Event()
         self.limits = Limits()
         self._apply_limits()
-        self._paused = is_paused(config.state_dir)
+        self._paused = is_paused(control)
         self._pairs: list[_Pair] = []
         self._locks: list[PairLock] = []
         self._last_written: dict[str, object] | None = None
@@ -390,13 +409,13 @@ class Daemon:
 
     def _apply_limits(self) -> None:
         """Bandwidth from the config, unless `syncd limit` set other values for this run."""
-        override = read_limits(self.config.state_dir)
+        override = read_limits(self.control)
         self.limits.up.rate = override.get("upload_limit", self.config.sync.upload_limit)
         self.limits.down.rate = override.get("download_limit", self.config.sync.download_limit)
 
     def _on_control(self, _signum: int, _frame: FrameType | None) -> None:
         self._apply_limits()
-        self._paused = is_paused(self.config.state_dir)
+        self._paused = is_paused(self.control)
         for pair in self._pairs:
             if self._paused:
                 pair.runner.engine.executor.stop_run.set()
@@ -417,15 +436,25 @@ class Daemon:
             # The pairs first: a second daemon refused here must not touch the pid file
             # (nor, then, remove the first one's).
             self._lock_pairs()
-            me = write_pid(self.config.state_dir)
+            me = write_pid(self.control)
+            log.info(
+                "%s",
+                journal.start_line(
+                    __version__,
+                    ((p.name, str(p.local_root), p.remote_root) for p in self.config.pairs),
+                    self.config.sync.poll_interval_s,
+                    self.limits.up.rate,
+                    self.limits.down.rate,
+                ),
+            )
             self._start_pairs()
-            self.notifier.ready(f"syncing {len(self._pairs)} folder pair(s)")
+            self.notifier.ready(f"syncing {plural(len(self._pairs), 'folder pair')}")
             return self._loop()
         finally:
             self.notifier.stopping()
             self._shutdown()
             if me is not None:
-                remove_pid(self.config.state_dir, me)
+                remove_pid(self.control, me)
             self.notifier.close()
 
     def _lock_pairs(self) -> None:
@@ -478,15 +507,25 @@ class Daemon:
         pairs = {pair.config.name: pair.runner.status for pair in self._pairs}
         state = PAUSED if self._paused else overall([p.state for p in pairs.values()])
         self._refresh_free_space()
+        problem = self.client.health.problem
+        if problem is not None and state != PAUSED:
+            state = OFFLINE  # from the first failed call, while its retries go on
         status = DaemonStatus(
-            pid=_pid(), state=state, updated=time.time(), free_space=self._free_space, pairs=pairs
+            pid=_pid(),
+            state=state,
+            updated=time.time(),
+            free_space=self._free_space,
+            pairs=pairs,
+            upload_limit=int(self.limits.up.rate),
+            download_limit=int(self.limits.down.rate),
+            cloud_problem=problem,
         )
         snapshot = status.to_json()
         comparable = {k: v for k, v in snapshot.items() if k != "updated"}
         if comparable == self._last_written:
             return
         self._last_written = comparable
-        write_status(self.config.state_dir, status)
+        write_status(self.control, status)
         self.notifier.status(_status_line(status))
 
     def _refresh_free_space(self) -> None:

@@ -47,19 +47,34 @@ class DaemonStatus:
     updated: float = 0.0
     free_space: int | None = None
     pairs: dict[str, PairStatus] = field(default_factory=dict)
+    # The bandwidth limits in force (bytes/s, 0 = none), after any `syncd limit`.
+    upload_limit: int = 0
+    download_limit: int = 0
+    # Why the last cloud call failed, while the cloud does not answer; None when it does.
+    cloud_problem: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DaemonStatus:
-        pairs = {name: PairStatus(**value) for name, value in data.get("pairs", {}).items()}
+        """Read a status file leniently: one written by another syncd version may lack keys
+        or have more."""
+        known = set(PairStatus.__dataclass_fields__)
+        pairs = {
+            str(name): PairStatus(**{k: v for k, v in value.items() if k in known})
+            for name, value in (data.get("pairs") or {}).items()
+            if isinstance(value, dict)
+        }
         return cls(
             pid=int(data["pid"]),
             state=str(data.get("state", STARTING)),
             updated=float(data.get("updated", 0.0)),
             free_space=data.get("free_space"),
             pairs=pairs,
+            upload_limit=int(data.get("upload_limit") or 0),
+            download_limit=int(data.get("download_limit") or 0),
+            cloud_problem=data.get("cloud_problem"),
         )
 
 

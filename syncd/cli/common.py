@@ -38,7 +38,12 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except SyncdError as exc:
-            click.echo(f"syncd: {exc}", err=True)
+            from syncd.logs import under_journal
+
+            # Under systemd this line is the journal's record of why the service stopped:
+            # at error priority, like every other error line.
+            priority = "<3>" if under_journal() else ""
+            click.echo(f"{priority}syncd: {exc}", err=True)
             raise SystemExit(exc.exit_code) from None
 
     return wrapper

@@ -15,7 +15,7 @@ import click
 
 from syncd import controls
 from syncd.cli.common import _rate, config_option, echo_json, handle_errors, load
-from syncd.compose import state_path
+from syncd.compose import control_dir, state_path
 from syncd.config import Config, PairConfig
 from syncd.errors import ConfigError, SyncdError
 from syncd.status import running_daemon, signal_daemon
@@ -25,7 +25,7 @@ pair_option = click.option("--pair", "pair_name", help="The folder pair (if ther
 
 
 def _wake_daemon(config: Config) -> None:
-    signal_daemon(config.state_dir)
+    signal_daemon(control_dir(config))
 
 
 @contextlib.contextmanager
@@ -261,14 +261,14 @@ def limit(config_path: Path | None, up: str | None, down: str | None, reset: boo
     """Change the bandwidth limits of the running daemon (all transfers together)."""
     config = load(config_path)
     if reset:
-        controls.clear_limits(config.state_dir)
+        controls.clear_limits(control_dir(config))
         current = {
             "upload_limit": config.sync.upload_limit,
             "download_limit": config.sync.download_limit,
         }
     else:
-        current = controls.write_limits(config.state_dir, _rate(up), _rate(down))
+        current = controls.write_limits(control_dir(config), _rate(up), _rate(down))
     _wake_daemon(config)
     shown = ", ".join(f"{k.split('_')[0]} {v or 'unlimited'} B/s" for k, v in current.items())
-    running = running_daemon(config.state_dir) is not None
+    running = running_daemon(control_dir(config)) is not None
     click.echo(f"limits: {shown or 'as configured'}" + ("" if running else " (daemon not running)"))

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from syncd import units
 from syncd.cli.common import (
     config_option,
     echo_json,
@@ -21,7 +22,7 @@ from syncd.cli.common import (
     with_overrides,
 )
 from syncd.cli.process import settle_heap
-from syncd.compose import make_engine, open_client, state_path
+from syncd.compose import control_dir, make_engine, open_client, state_path
 from syncd.config import Config
 from syncd.errors import EXIT_OK, ConfigError, StateError
 from syncd.logs import setup_logging
@@ -71,7 +72,9 @@ def run(
         def engine_factory(pair, store, stop, limits):  # type: ignore[no-untyped-def]
             return make_engine(config, pair, store, client, stop=stop, limits=limits)
 
-        code = Daemon(config, client, engine_factory=engine_factory).run()
+        code = Daemon(
+            config, client, engine_factory=engine_factory, control=control_dir(config)
+        ).run()
     _exit_promptly(code)
 
 
@@ -89,17 +92,6 @@ def _when(stamp: float | None) -> str:
     if not stamp:
         return "never"
     return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _human(size: int | None) -> str:
-    if size is None:
-        return "unknown"
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
-        value /= 1024
-    return f"{size} B"
 
 
 def _pair_details(config: Config) -> dict[str, dict[str, Any]]:
@@ -142,11 +134,13 @@ def _pair_details(config: Config) -> dict[str, dict[str, Any]]:
 def status(config_path: Path | None, as_json: bool) -> None:
     """Show what the daemon is doing, per-path errors, conflicted copies and free space."""
     config = load(config_path)
-    daemon = read_status(config.state_dir)
+    daemon = read_status(control_dir(config))
     details = _pair_details(config)
     if daemon is not None:
         for name, pair_status in daemon.pairs.items():
-            details.setdefault(name, {}).update(
+            if name not in details:
+                continue  # a pair this config no longer has
+            details[name].update(
                 state=pair_status.state,
                 message=pair_status.message,
                 pending_uploads=pair_status.pending_uploads,
@@ -159,6 +153,11 @@ def status(config_path: Path | None, as_json: bool) -> None:
         "pid": daemon.pid if daemon else None,
         "state": daemon.state if daemon else "stopped",
         "free_space": daemon.free_space if daemon else None,
+        "cloud_problem": daemon.cloud_problem if daemon else None,
+        "limits": {
+            "upload": daemon.upload_limit if daemon else config.sync.upload_limit,
+            "download": daemon.download_limit if daemon else config.sync.download_limit,
+        },
         "pairs": details,
     }
     if as_json:
@@ -167,8 +166,19 @@ def status(config_path: Path | None, as_json: bool) -> None:
     head = f"syncd: {result['state']}"
     head += f" (pid {daemon.pid})" if daemon else " (daemon not running)"
     if daemon and daemon.free_space is not None:
-        head += f", cloud free space {_human(daemon.free_space)}"
+        head += f", cloud free space {units.size(daemon.free_space)}"
     click.echo(head)
+    if daemon and daemon.cloud_problem:
+        click.echo(f"  the cloud does not answer: {daemon.cloud_problem}; retrying")
+    up, down = (
+        (daemon.upload_limit, daemon.download_limit)
+        if daemon
+        else (
+            config.sync.upload_limit,
+            config.sync.download_limit,
+        )
+    )
+    click.echo(f"  limits: up {units.rate(up)}, down {units.rate(down)}")
     for name, info in details.items():
         state = info.get("state", "-")
         click.echo(f"  {name}: {state}  {info['local']} <-> {info['remote']}")
@@ -198,7 +208,7 @@ def status(config_path: Path | None, as_json: bool) -> None:
 def pause(config_path: Path | None) -> None:
     """Pause syncing in the running daemon (transfers in progress stop)."""
     config = load(config_path)
-    daemon = set_paused(config.state_dir, True)
+    daemon = set_paused(control_dir(config), True)
     click.echo("paused" if daemon else "paused (the daemon is not running; it starts paused)")
 
 
@@ -208,7 +218,7 @@ def pause(config_path: Path | None) -> None:
 def resume(config_path: Path | None) -> None:
     """Resume syncing in the running daemon."""
     config = load(config_path)
-    daemon = set_paused(config.state_dir, False)
+    daemon = set_paused(control_dir(config), False)
     click.echo("resumed" if daemon else "resumed (the daemon is not running)")
     raise SystemExit(EXIT_OK)
 
@@ -226,7 +236,7 @@ def reset(config_path: Path | None, pair_name: str | None, yes: bool) -> None:
     Use it after a root-guard stop you have checked, or when the state DB is unreadable.
     """
     config = load(config_path)
-    if read_status(config.state_dir) is not None:
+    if read_status(control_dir(config)) is not None:
         raise ConfigError("the daemon is running: stop it first (systemctl --user stop syncd)")
     pairs = [config.pair(pair_name)] if pair_name else list(config.pairs)
     if not yes:

@@ -46,7 +46,7 @@ from syncd.cloud.models import (
     UploadResult,
 )
 from syncd.cloud.retry import RetryPolicy
-from syncd.cloud.session import CloudSession
+from syncd.cloud.session import CloudSession, Health
 from syncd.cloud.settings import CloudSettings
 from syncd.cloud.tokens import TokenFileStore, TokenManager, TokenStorage
 from syncd.cloud.transfer import (
@@ -136,6 +136,11 @@ class CloudClient:
 
     def __repr__(self) -> str:
         return f"CloudClient(api={self._session.api_url!r})"
+
+    @property
+    def health(self) -> Health:
+        """Whether the cloud answered the last call (see `Health`)."""
+        return self._session.health
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -228,7 +233,7 @@ class CloudClient:
 
     def _folder_get(self, folder_id: str | None, params: dict[str, str]) -> httpx.Response:
         url = self._api("folders", folder_id) if folder_id else self._api("folders")
-        return self._call("GET", url, params=params, target=folder_id)
+        return self._call("GET", url, params=params, target=ids.shown(folder_id))
 
     def root(self) -> FolderListing:
         """The visible root (the app folder for an app with the `cloud` scope)."""
@@ -406,7 +411,7 @@ class CloudClient:
 
     def get_file(self, file_id: str) -> RemoteFile:
         """`GET /files/{id}`: the file with its `download_url`."""
-        response = self._call("GET", self._api("files", file_id), target=file_id)
+        response = self._call("GET", self._api("files", file_id), target=ids.shown(file_id))
         return parse_file(self._session.json(response))
 
     def delete_file(self, file_id: str) -> None:
@@ -448,7 +453,7 @@ class CloudClient:
             found = listing.subfolders if is_dir else listing.files
             for item in found:
                 if item.name == name:
-                    log.info("a lost answer: %s had already moved to %s", item_id, name)
+                    log.info("a lost answer: %s had already moved to %s", ids.shown(item_id), name)
                     return ItemRef(item.id, item.name, folder_id)
             return None
 
@@ -481,7 +486,7 @@ class CloudClient:
             # The lost first attempt deleted it.
             return True if isinstance(exc, NotFound) else None
 
-        self._mutate("DELETE", self._api(kind, item_id), target=item_id, recover=recover)
+        self._mutate("DELETE", self._api(kind, item_id), target=ids.shown(item_id), recover=recover)
 
     def _update(
         self,
@@ -498,7 +503,7 @@ class CloudClient:
             "POST",
             self._api(kind, item_id),
             json_body=body,
-            target=item_id,
+            target=ids.shown(item_id),
             recover=recover,
             before_resend=before_resend,
         )
@@ -566,16 +571,16 @@ class CloudClient:
         if info is None:
             info = self.get_file(file_id)
         if not info.download_url:
-            raise NotFound("the cloud gave no download URL", target=file_id)
+            raise NotFound("the cloud gave no download URL", target=ids.shown(file_id))
         job = Downloader(
             self._stream,
             self._session.iter_body,
             dest=dest,
-            url=self._ours(info.download_url, info.name or file_id),
+            url=self._ours(info.download_url, info.name or ids.shown(file_id)),
             expected_size=info.size,
             offset=offset,
             progress=guarded(progress),
-            target=info.name or file_id,
+            target=info.name or ids.shown(file_id),
         )
         refetched = isinstance(file, str)
         try:
@@ -590,8 +595,10 @@ class CloudClient:
                     refetched = True
                     fresh = self.get_file(file_id)
                     if not fresh.download_url:
-                        raise NotFound("the cloud gave no download URL", target=file_id) from exc
-                    url = self._ours(fresh.download_url, info.name or file_id)
+                        raise NotFound(
+                            "the cloud gave no download URL", target=ids.shown(file_id)
+                        ) from exc
+                    url = self._ours(fresh.download_url, info.name or ids.shown(file_id))
                     if (fresh.size, fresh.last_update_date) == (info.size, info.last_update_date):
                         job.url = url
                     else:

@@ -127,6 +127,14 @@ def action_name(action: object) -> str:
     return names.get(type(action), type(action).__name__.lower())
 
 
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def backoff_delay(attempts: int, rng: random.Random) -> float:
     """30 s, 1 min, 2 min, ... up to an hour, with jitter so failures do not march in step."""
     delay = min(_MAX_BACKOFF, 30.0 * 2 ** max(0, attempts - 1))
@@ -196,6 +204,7 @@ class PairEngine:
         self.unplaced: set[str] = set()
         # What the listing could not read whole (see `RemoteScan.damage`).
         self.listing_damage: list[str] = []
+        self._said: set[str] = set()  # the listing's notes already logged
         self.temporaries: dict[str, RemoteEntry] = {}
         self.retry_at: dict[str, float] = {}
         self.remote_generation = 0
@@ -394,8 +403,11 @@ class PairEngine:
         self.unplaced = scan.unplaced_names
         self.listing_damage = scan.damage
         self.temporaries = scan.temporaries
+        # A daemon lists every minute: say each problem once, not once a poll.
         for note in scan.notes:
-            log.warning("%s: cloud: %s", self.pair.name, note)
+            if note not in self._said:
+                log.warning("%s: cloud: %s", self.pair.name, note)
+        self._said = set(scan.notes)
         self.remote_stale = False
         return True
 
@@ -635,12 +647,23 @@ class PairEngine:
         self, rel_path: str, name: str, error: BaseException, batch: CommitBatch, report: SyncReport
     ) -> None:
         message = str(error)
-        log.warning("%s: %s %s failed: %s", self.pair.name, name, rel_path, message)
         report.failures[rel_path] = message
         attempts = batch.record_failure(rel_path, name, message)
-        retry = self.clock() + backoff_delay(attempts, self.rng)
+        delay = backoff_delay(attempts, self.rng)
+        retry = self.clock() + delay
         batch.writes.retries[rel_path] = retry
         self.retry_at[rel_path] = retry
+        # One line per path and backoff step, naming the path once.
+        reason = message.removeprefix(f"{rel_path}: ")
+        log.warning(
+            "%s: %s %s failed (attempt %d; next try in %s): %s",
+            self.pair.name,
+            name,
+            rel_path,
+            attempts,
+            _duration(delay),
+            reason,
+        )
 
     # --- whole syncs ---------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from syncd.cloud.client import CloudClient
 from syncd.cloud.errors import AlreadyExists, IncompleteListing, NotFound
-from syncd.cloud.ids import parent_id_of
+from syncd.cloud.ids import parent_id_of, shown
 from syncd.cloud.models import DamagedItem, FolderListing, RemoteFile, RemoteFolderRef
 from syncd.cloud.paths import PathResolver
 from syncd.cloud.transfer import UploadSource
@@ -619,7 +619,7 @@ class RemoteSide:
         except NotFound:
             return
         if current.fingerprint() != expected.fingerprint():
-            raise PathError(expected.id, "changed in the cloud meanwhile; not deleted")
+            raise PathError(shown(expected.id), "changed in the cloud meanwhile; not deleted")
         self.client.delete_file(expected.id)
 
     def delete_folder(

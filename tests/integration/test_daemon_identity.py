@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from syncd.cli import main
-from syncd.compose import open_client
+from syncd.compose import control_dir, open_client
 from syncd.config import load_config
 from syncd.daemon import Daemon
 from syncd.emulator import Emulator
@@ -50,7 +50,8 @@ def test_control_commands_never_signal_a_process_that_is_not_the_daemon(
     pid_file: str,
 ) -> None:
     _, _, config = setup
-    state = tmp_path / "state"
+    state = control_dir(load_config(config))
+    state.mkdir(parents=True)
     start = process_start(bystander.pid)
     assert start is not None
     (state / PID_FILE).write_text(
@@ -68,7 +69,7 @@ def test_a_refused_second_daemon_leaves_the_first_in_control(
     setup: tuple[Emulator, Path, Path], tmp_path: Path
 ) -> None:
     _, _, config = setup
-    state = tmp_path / "state"
+    state = control_dir(load_config(config))
     notify = NotifySocket(tmp_path / "notify.sock")
     first = start_daemon(config, notify)
     try:
@@ -117,15 +118,16 @@ def test_free_space_is_read_at_once_on_a_machine_just_booted(
             install_signals=False,
             engine_factory=lambda *args: pytest.fail("no pair to sync"),
             clock=lambda: 12.0,  # 12 s after boot
+            control=control_dir(config),
         )
         runner = threading.Thread(target=daemon.run)
         runner.start()
         try:
-            wait_for(lambda: _free_space(tmp_path / "state") is not None, 60, "the free space")
+            wait_for(lambda: _free_space(control_dir(config)) is not None, 60, "the free space")
         finally:
             daemon.stop.set()
             runner.join(60)
-    assert (_free_space(tmp_path / "state") or 0) > 0
+    assert (_free_space(control_dir(config)) or 0) > 0
 
 
 def _free_space(state_dir: Path) -> int | None:
