@@ -76,6 +76,7 @@ _PAST = {
     "mkdir-local": ("folder made here", "folders made here"),
     "mkdir-cloud": ("folder made in the cloud", "folders made in the cloud"),
     "conflict": ("conflict", "conflicts"),
+    "equal": ("equal on both sides, recorded", None),
 }
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import click
 
-from syncd.sync.engine import action_name
+from syncd.sync.engine import action_name, outcome_name
 from syncd.sync.executor import Outcome
 
 if TYPE_CHECKING:
@@ -51,6 +51,13 @@ def describe(action: Action) -> str:
     return f"{name:<13} {action.rel_path}"
 
 
+def describe_outcome(outcome: Outcome) -> str:
+    """`describe` of an action that was applied, which may have found both sides equal."""
+    if outcome_name(outcome) == "equal":
+        return f"{'equal':<13} {outcome.action.rel_path} (same content on both sides, recorded)"
+    return describe(outcome.action)
+
+
 def transfer_size(action: Action) -> int:
     if isinstance(action, Upload):
         return action.local.size
@@ -92,7 +99,7 @@ class PlainDisplay:
         if outcome.error is not None:
             click.echo(f"failed        {outcome.action.rel_path}: {outcome.error}", err=True)
         elif outcome.ok:
-            click.echo(describe(outcome.action))
+            click.echo(describe_outcome(outcome))
 
     def close(self) -> None:
         pass
@@ -169,7 +176,7 @@ class RichDisplay:
         if outcome.error is not None:
             self.console.print(f"[red]failed[/red] {action.rel_path}: {outcome.error}")
         elif outcome.ok:
-            self.console.print(describe(action), highlight=False)
+            self.console.print(describe_outcome(outcome), highlight=False)
 
     def close(self) -> None:
         self.progress.stop()

@@ -127,6 +127,15 @@ def action_name(action: object) -> str:
     return names.get(type(action), type(action).__name__.lower())
 
 
+def outcome_name(outcome: Outcome) -> str:
+    """`action_name`, except for a conflict that found both sides equal: "equal" (recorded;
+    nothing kept twice), which is no conflict at all."""
+    action = outcome.action
+    if isinstance(action, Conflict) and outcome.ok and outcome.conflict is None:
+        return "equal"
+    return action_name(action)
+
+
 def _duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
@@ -620,7 +629,7 @@ class PairEngine:
         if outcome.conflict is not None:
             batch.writes.conflicts.append(outcome.conflict)
             report.conflicts.append(outcome.conflict[0])
-        name = action_name(action)
+        name = outcome_name(outcome)
         if outcome.error is None:
             if outcome.ok:
                 report.counts[name] += 1

@@ -695,6 +695,7 @@ class _Context:
                     kept = LocalEntry(Kind.FILE, local.size, local.mtime_ns, local.inode, sha256)
                     outcome.base[rel_path] = BaseEntry.of(kept, action.remote)
                     outcome.local[rel_path] = kept
+                    outcome.transferred = action.remote.size  # downloaded to compare
                     return
             if action.loser == "remote":
                 self._rename_remote_aside(action, outcome)

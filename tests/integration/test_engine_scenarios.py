@@ -12,9 +12,12 @@ import os
 import shutil
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from syncd.cli import main
 from syncd.cloud.errors import CloudUnavailable
 from syncd.cloud.models import RemoteFile
 from syncd.errors import RootGuardError
@@ -747,3 +750,29 @@ def test_a_cloud_version_with_the_content_already_here_leaves_the_file_alone(h: 
     assert (h.root / "a.txt").stat().st_ino == inode
     assert not list((localfs.state_dir(h.root) / "trash").rglob("a.txt"))
     assert h.read("a.txt") == b"same bytes"
+
+
+def test_after_a_reset_identical_files_are_equal_and_recorded_not_conflicts(
+    h: Harness, tmp_path: Path
+) -> None:
+    """`syncd reset` then `syncd sync`: files found identical on both sides are reported as
+    equal and recorded, and the bytes downloaded to compare them are counted."""
+    h.write("a.txt", "same on both sides")
+    h.write("d/b.txt", "also the same")
+    h.converge()
+    config = h.write_config(tmp_path / "c.yaml")
+
+    def reset() -> None:
+        result = CliRunner().invoke(main, ["reset", "--yes", "--config", str(config)])
+        assert result.exit_code == 0, result.output
+
+    reset()
+    output = CliRunner().invoke(main, ["sync", "--config", str(config)]).output
+    assert "conflict" not in output, output
+    assert "equal         a.txt (same content on both sides, recorded)" in output, output
+    reset()
+    report = h.sync()
+    assert report.ok and report.conflicts == []
+    assert report.counts["equal"] == 2 and "conflict" not in report.counts, report.counts
+    assert report.bytes_down == len("same on both sides") + len("also the same")
+    assert not any("conflicted copy" in path for path in h.local_tree())
