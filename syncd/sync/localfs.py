@@ -378,6 +378,8 @@ class Beneath:
     kernel refuses any symlink on the way (RESOLVE_NO_SYMLINKS) or any escape from the root
     (RESOLVE_BENEATH): no window between a check and the open. Elsewhere, or where a sandbox
     refuses the call, each folder is checked first (`checked_parent`), then the file opened.
+    Which of the two is decided once, by a probe when the object is made: an EPERM or EINVAL
+    from the open of one file is that file's answer, not a sign the kernel lacks openat2.
 
     One call instead of one per folder plus the open matters on a first sync of small files,
     where each call releases the GIL to another thread: a transfer thread spent 599 us of CPU
@@ -394,24 +396,28 @@ class Beneath:
                 self._root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY)
             except OSError:
                 self._openat2 = None  # the plain open says what is wrong, path by path
+            else:
+                if not _openat2_works(self._openat2, self._root_fd):
+                    self.close()
+                    self._openat2 = None
 
     def open(self, rel_path: str, flags: int, mode: int = 0o644) -> int:
         """`os.open(root / rel_path, flags | O_NOFOLLOW, mode)`, with `PathError` naming the
         folder when one on the way is missing, a symlink or not a folder."""
         refuse_unsafe(rel_path)
-        # Read once: another transfer thread may turn openat2 off (below) meanwhile.
         syscall, root_fd = self._openat2, self._root_fd
         if syscall is not None and root_fd is not None:
             flags_how = flags | os.O_NOFOLLOW | os.O_CLOEXEC
-            fd = _call_openat2(syscall, root_fd, rel_path, flags_how, mode)
+            # Unlike open(2), openat2 refuses (EINVAL) a mode with flags that create nothing.
+            creates = flags & os.O_CREAT or flags & os.O_TMPFILE == os.O_TMPFILE
+            how_mode = mode if creates else 0
+            fd = _call_openat2(syscall, root_fd, rel_path, flags_how, how_mode)
             if fd >= 0:
                 return fd
             code = _errno()
-            if code not in _NO_OPENAT2:
-                if code in (errno.ELOOP, errno.ENOENT, errno.ENOTDIR, errno.EXDEV):
-                    checked_parent(self.root, rel_path)  # to name the folder at fault
-                raise OSError(code, os.strerror(code), os.path.join(self.root, rel_path))
-            self._openat2 = None
+            if code in (errno.ELOOP, errno.ENOENT, errno.ENOTDIR, errno.EXDEV):
+                checked_parent(self.root, rel_path)  # to name the folder at fault
+            raise OSError(code, os.strerror(code), os.path.join(self.root, rel_path))
         checked_parent(self.root, rel_path)
         return os.open(os.path.join(self.root, rel_path), flags | os.O_NOFOLLOW, mode)
 
@@ -434,8 +440,8 @@ _UNIFIED_SYSCALL_NUMBERS = frozenset(
 )
 _RESOLVE_NO_SYMLINKS = 0x04
 _RESOLVE_BENEATH = 0x08
-# What openat2 answers where the kernel lacks it or a seccomp sandbox refuses it. A real
-# EPERM or EINVAL from the open itself comes back again from the plain open.
+# What openat2 answers where the kernel lacks it (ENOSYS; E2BIG or EINVAL for a struct or
+# resolve flags it does not know) or a seccomp sandbox refuses it (EPERM, ENOSYS).
 _NO_OPENAT2 = frozenset({errno.ENOSYS, errno.EPERM, errno.EINVAL, errno.E2BIG})
 
 
@@ -444,6 +450,16 @@ def _openat2() -> Callable[..., int] | None:
     if system.sysname != "Linux" or system.machine not in _UNIFIED_SYSCALL_NUMBERS:
         return None
     return _libc_function("syscall")
+
+
+def _openat2_works(syscall: Callable[..., int], root_fd: int) -> bool:
+    """Whether openat2 answers at all: opening the root itself (O_PATH, no access needed)
+    can fail only where the kernel lacks the call or a sandbox refuses it."""
+    fd = _call_openat2(syscall, root_fd, ".", os.O_PATH | os.O_CLOEXEC, 0)
+    if fd >= 0:
+        os.close(fd)
+        return True
+    return _errno() not in _NO_OPENAT2
 
 
 def _call_openat2(
