@@ -31,7 +31,7 @@ class RetryPolicy:
     initial_backoff_s: float = 0.5
     jitter_s: float = 1.0
 
-    def backoff_for(self, exc: Exception) -> bool | float:
+    def backoff_for(self, exc: BaseException) -> bool | float:
         """stamina's hook: False = give up now, True = default backoff, float = wait that long."""
         if not isinstance(exc, TransientError):
             return False
@@ -68,7 +68,7 @@ class RetryPolicy:
                 return operation()
         raise AssertionError("unreachable: stamina re-raises the last error")
 
-    def _hook(self, exc: Exception) -> bool | float:
+    def _hook(self, exc: BaseException) -> bool | float:
         decision = self.backoff_for(exc)
         if decision is not False:
             detail = "network" if isinstance(exc, CloudUnavailable) else type(exc).__name__
