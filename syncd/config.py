@@ -7,8 +7,9 @@ is not a path), and every error is mapped back to the line of the offending node
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +35,7 @@ from syncd.cloud.settings import (
     CloudSettings,
 )
 from syncd.errors import ConfigError
+from syncd.roots import OwnFiles, first_overlap, root_problem
 
 ConflictPolicy = Literal["keep-both", "newer-wins", "local-wins", "remote-wins"]
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8976/callback"
@@ -235,12 +237,21 @@ class SyncOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class Position:
+    """Where a key is in the config file, for errors found after the parse."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
 class PairConfig:
     name: str
     local_root: Path
     remote_root: str
     excludes: tuple[str, ...] = ()
     conflict_policy: ConflictPolicy = "keep-both"
+    local_at: Position | None = None  # of its `local` key
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,6 +510,8 @@ def _build(
                 key=f"pairs.{index}",
                 **where("pairs", index),
             )
+        mark = marks.get(("pairs", index, "local"))
+        local_at = Position(mark.line + 1, mark.column + 1) if mark is not None else None
         pairs.append(
             PairConfig(
                 name=name,
@@ -506,9 +519,9 @@ def _build(
                 remote_root=remote_root,
                 excludes=tuple(pair.excludes),
                 conflict_policy=pair.conflict_policy,
+                local_at=local_at,
             )
         )
-    _check_no_nesting(pairs, where)
     sync = model.sync
     log = model.logging
     log_file = None
@@ -516,7 +529,7 @@ def _build(
         log_file = _require_absolute(
             log.file, defaults.home, "logging.file", where("logging", "file")
         )
-    return Config(
+    config = Config(
         cloud=settings,
         state_dir=state_dir,
         pairs=tuple(pairs),
@@ -537,21 +550,81 @@ def _build(
         ),
         source=source,
     )
+    roots = [pair.local_root for pair in config.pairs]
+    _check_roots(config, roots, _own_files(config), [defaults.home])
+    return config
 
 
-def _check_no_nesting(pairs: list[PairConfig], where: Any) -> None:
-    # Two pairs sharing a folder would each see the other's writes as user edits.
-    for index, pair in enumerate(pairs):
-        for other in pairs[:index]:
-            if pair.local_root.is_relative_to(other.local_root) or other.local_root.is_relative_to(
-                pair.local_root
-            ):
-                raise ConfigError(
-                    f"local folder {pair.local_root} overlaps pair {other.name!r} "
-                    f"({other.local_root})",
-                    key=f"pairs.{index}.local",
-                    **where("pairs", index, "local"),
-                )
+def _own_files(config: Config) -> OwnFiles:
+    files = [("token file", config.cloud.token_file)]
+    if config.logging.file is not None:
+        files.append(("log file", config.logging.file))
+    if config.source is not None:
+        files.append(("config file", config.source))
+    return OwnFiles(config.state_dir, tuple(files))
+
+
+def _check_roots(
+    config: Config, local_roots: Sequence[Path], own: OwnFiles, homes: Sequence[Path]
+) -> None:
+    """The rules of `syncd.roots` on each pair's root as given (as written, or resolved)."""
+    for index, (pair, root) in enumerate(zip(config.pairs, local_roots, strict=True)):
+        problem = root_problem(root, own, homes)
+        if problem is not None:
+            shown = pair.local_root if root == pair.local_root else f"{pair.local_root} ({root})"
+            raise _at_local(config, index, f"{shown} {problem}")
+    overlap = first_overlap(local_roots)
+    if overlap is not None:
+        index, earlier = overlap
+        pair, other = config.pairs[index], config.pairs[earlier]
+        message = (
+            f"local folder {pair.local_root} overlaps pair {other.name!r} ({other.local_root})"
+        )
+        if (local_roots[index], local_roots[earlier]) != (pair.local_root, other.local_root):
+            message += f": resolved, they are {local_roots[index]} and {local_roots[earlier]}"
+        raise _at_local(config, index, message)
+
+
+def _at_local(config: Config, index: int, problem: str) -> ConfigError:
+    place = config.pairs[index].local_at
+    return ConfigError(
+        problem,
+        file=config.source,
+        line=place.line if place else None,
+        column=place.column if place else None,
+        key=f"pairs.{index}.local",
+    )
+
+
+def _resolved(path: Path) -> Path:
+    """`path` with `..` and symlinks resolved; a tail that does not exist yet is kept as
+    written below its nearest existing ancestor."""
+    return path.resolve(strict=False)
+
+
+def check_pair_roots(config: Config, *, home: Path | None = None) -> None:
+    """Apply the root rules to the paths as they resolve on disk now, where two names for
+    one folder are one folder; `ConfigError` at the offending pair's `local` key.
+
+    `load_config` calls it, and so does every start of a sync or of the daemon's pairs
+    (`syncd.compose`): a link made since the config was read counts too.
+    """
+    homes: list[Path] = []
+    with contextlib.suppress(RuntimeError, KeyError):  # no home known: no home to guard
+        homes.append(home or Path.home())
+    own = _own_files(config)
+    with contextlib.suppress(OSError, RuntimeError):  # unresolvable: compared as written
+        homes += [_resolved(folder) for folder in homes]
+        own = OwnFiles(
+            _resolved(own.state_dir), tuple((what, _resolved(path)) for what, path in own.files)
+        )
+    local_roots: list[Path] = []
+    for index, pair in enumerate(config.pairs):
+        try:
+            local_roots.append(_resolved(pair.local_root))
+        except (OSError, RuntimeError) as exc:  # a symlink loop on the way
+            raise _at_local(config, index, f"{pair.local_root} cannot be resolved: {exc}") from None
+    _check_roots(config, local_roots, own, homes)
 
 
 def load_config(path: Path | None, *, defaults: Defaults | None = None) -> Config:
@@ -571,7 +644,9 @@ def load_config(path: Path | None, *, defaults: Defaults | None = None) -> Confi
         return parse_config("", source=None, defaults=defaults)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config: {exc}", file=path) from None
-    return parse_config(text, source=path, defaults=defaults)
+    config = parse_config(text, source=path, defaults=defaults)
+    check_pair_roots(config, home=defaults.home)
+    return config
 
 
 def describe_defaults() -> Mapping[str, Any]:

@@ -259,6 +259,6 @@ def test_a_busy_loop_poll_interval_stops_the_command_with_exit_2(tmp_path: Path)
 
     path = tmp_path / "config.yaml"
     path.write_text(f"state_dir: {tmp_path / 'state'}\nsync:\n  poll_interval: 0\n")
-    result = CliRunner().invoke(main, ["sync", "--config", str(path)])
+    result = CliRunner().invoke(main, ["status", "--config", str(path)])
     assert result.exit_code == 2
     assert f"{path}:3:3: sync.poll_interval: must be from 1 s to 1 day" in result.output
