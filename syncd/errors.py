@@ -95,3 +95,7 @@ class PathError(SyncdError):
     def __init__(self, rel_path: str, message: str) -> None:
         self.rel_path = rel_path
         super().__init__(f"{rel_path}: {message}")
+
+
+class DiskFull(TransientError):
+    """No room left on the disk under syncd's own files; nothing is lost, retry later."""

@@ -26,7 +26,7 @@ from syncd.config import Config
 from syncd.errors import EXIT_OK, ConfigError, StateError
 from syncd.logs import setup_logging
 from syncd.pairlock import PairLock
-from syncd.status import read_status, set_paused
+from syncd.status import DaemonStatus, read_status, set_paused
 from syncd.store import Store
 
 
@@ -102,8 +102,10 @@ def _human(size: int | None) -> str:
     return f"{size} B"
 
 
-def _pair_details(config: Config) -> dict[str, dict[str, Any]]:
+def _pair_details(config: Config) -> tuple[dict[str, dict[str, Any]], list[StateError]]:
+    """What each pair's store says, and the stores that cannot be used as they are."""
     details: dict[str, dict[str, Any]] = {}
+    unusable: list[StateError] = []
     for pair in config.pairs:
         info: dict[str, Any] = {
             "local": str(pair.local_root),
@@ -112,8 +114,9 @@ def _pair_details(config: Config) -> dict[str, dict[str, Any]]:
             "conflicts": [],
             "last_sync": None,
         }
+        path = state_path(config, pair)
         try:
-            with Store.open(state_path(config, pair), readonly=True) as store:
+            with Store.open(path, readonly=True) as store:
                 raw = store.get_meta("last_sync")
                 info["last_sync"] = float(raw) if raw else None
                 info["errors"] = [
@@ -131,8 +134,10 @@ def _pair_details(config: Config) -> dict[str, dict[str, Any]]:
                 ]
         except StateError as exc:
             info["state_problem"] = str(exc)
+            if path.exists():  # not merely "nothing synced yet": the user must act
+                unusable.append(exc)
         details[pair.name] = info
-    return details
+    return details, unusable
 
 
 @click.command("status")
@@ -143,7 +148,7 @@ def status(config_path: Path | None, as_json: bool) -> None:
     """Show what the daemon is doing, per-path errors, conflicted copies and free space."""
     config = load(config_path)
     daemon = read_status(config.state_dir)
-    details = _pair_details(config)
+    details, unusable = _pair_details(config)
     if daemon is not None:
         for name, pair_status in daemon.pairs.items():
             details.setdefault(name, {}).update(
@@ -163,7 +168,15 @@ def status(config_path: Path | None, as_json: bool) -> None:
     }
     if as_json:
         echo_json(result)
-        return
+    else:
+        _show_status(result, details, daemon)
+    if unusable:  # shown with its pair; the exit code says the user must act
+        raise SystemExit(unusable[0].exit_code)
+
+
+def _show_status(
+    result: dict[str, Any], details: dict[str, dict[str, Any]], daemon: DaemonStatus | None
+) -> None:
     head = f"syncd: {result['state']}"
     head += f" (pid {daemon.pid})" if daemon else " (daemon not running)"
     if daemon and daemon.free_space is not None:
