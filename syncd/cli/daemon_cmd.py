@@ -14,6 +14,7 @@ import click
 
 from syncd.cli.common import (
     config_option,
+    echo,
     echo_json,
     handle_errors,
     load,
@@ -181,28 +182,28 @@ def _show_status(
     head += f" (pid {daemon.pid})" if daemon else " (daemon not running)"
     if daemon and daemon.free_space is not None:
         head += f", cloud free space {_human(daemon.free_space)}"
-    click.echo(head)
+    echo(head)
     for name, info in details.items():
         state = info.get("state", "-")
-        click.echo(f"  {name}: {state}  {info['local']} <-> {info['remote']}")
-        click.echo(f"    last sync: {_when(info.get('last_sync'))}")
+        echo(f"  {name}: {state}  {info['local']} <-> {info['remote']}")
+        echo(f"    last sync: {_when(info.get('last_sync'))}")
         if info.get("message"):
-            click.echo(f"    {info['message']}")
+            echo(f"    {info['message']}")
         if info.get("pending_uploads") or info.get("pending_downloads"):
-            click.echo(
+            echo(
                 f"    pending: {info['pending_uploads']} uploads, "
                 f"{info['pending_downloads']} downloads"
             )
         if info.get("state_problem"):
-            click.echo(f"    state: {info['state_problem']}")
+            echo(f"    state: {info['state_problem']}")
         for error in info["errors"]:
             retry = "" if error["retry_at"] < time.time() else f", retry {_when(error['retry_at'])}"
-            click.echo(
+            echo(
                 f"    error: {error['path']}: {error['action']}: {error['message']} "
                 f"(attempt {error['attempts']}{retry})"
             )
         for copy in info["conflicts"]:
-            click.echo(f"    conflicted copy: {copy}")
+            echo(f"    conflicted copy: {copy}")
 
 
 @click.command("pause")
@@ -212,7 +213,7 @@ def pause(config_path: Path | None) -> None:
     """Pause syncing in the running daemon (transfers in progress stop)."""
     config = load(config_path)
     pid = set_paused(config.state_dir, True)
-    click.echo("paused" if pid else "paused (the daemon is not running; it starts paused)")
+    echo("paused" if pid else "paused (the daemon is not running; it starts paused)")
 
 
 @click.command("resume")
@@ -222,7 +223,7 @@ def resume(config_path: Path | None) -> None:
     """Resume syncing in the running daemon."""
     config = load(config_path)
     pid = set_paused(config.state_dir, False)
-    click.echo("resumed" if pid else "resumed (the daemon is not running)")
+    echo("resumed" if pid else "resumed (the daemon is not running)")
     raise SystemExit(EXIT_OK)
 
 
@@ -258,4 +259,4 @@ def reset(config_path: Path | None, pair_name: str | None, yes: bool) -> None:
                 moved = True
         lock.release()
         where = f" (old state kept as {path.name}.reset-{stamp})" if moved else ""
-        click.echo(f"{pair.name}: state forgotten{where}; the next sync starts from scratch")
+        echo(f"{pair.name}: state forgotten{where}; the next sync starts from scratch")

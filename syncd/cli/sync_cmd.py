@@ -13,6 +13,7 @@ import click
 
 from syncd.cli.common import (
     config_option,
+    echo,
     handle_errors,
     load,
     transfer_options,
@@ -99,7 +100,7 @@ def sync(
                 failed = pair_failed or failed
             except (TransientError, PairBusy) as exc:
                 # One pair offline or busy must not keep the others from syncing.
-                click.echo(f"{pair.name}: not synced: {exc}", err=True)
+                echo(f"{pair.name}: not synced: {exc}", err=True)
                 failed = True
     code = EXIT_FAILURE if failed else EXIT_OK
     if owns_process():
@@ -130,9 +131,9 @@ def _sync_pair(
         if dry_run:
             plan = engine.sync(dry_run=True).plan
             assert plan is not None
-            click.echo(f"{pair.name}: {len(plan.actions) or 'no'} planned actions")
+            echo(f"{pair.name}: {len(plan.actions) or 'no'} planned actions")
             for action in plan.actions:
-                click.echo(f"  {describe(action)}")
+                echo(f"  {describe(action)}")
             return False, engine
         display: Display = (
             RichDisplay() if sys.stderr.isatty() and not quiet else PlainDisplay(quiet=quiet)
@@ -145,14 +146,14 @@ def _sync_pair(
             report = engine.sync(allow_mass_delete=allow_mass_delete)
         finally:
             display.close()
-    click.echo(_summary(pair.name, report))
+    echo(_summary(pair.name, report))
     for path, message in sorted(report.failures.items()):
-        click.echo(f"  failed: {path}: {message}", err=True)
+        echo(f"  failed: {path}: {message}", err=True)
     for problem, text in (
         ("stopped early", report.offline),
         ("uploads paused", report.uploads_paused),
         ("downloads paused", report.downloads_paused),
     ):
         if text:
-            click.echo(f"  {problem}: {text}", err=True)
+            echo(f"  {problem}: {text}", err=True)
     return not report.ok, engine
