@@ -115,21 +115,13 @@ def trashed_items(root: Path) -> list[TrashedItem]:
 def _in_bucket(bucket: Path, rel_path: str) -> bool:
     """Does `bucket` hold `rel_path`? Each folder on the way is looked at (lstat), never
     followed: a link there is refused, a file there means "not in this bucket"."""
-    current = bucket
-    names = rel_path.split("/")
-    for depth, name in enumerate(names, 1):
-        current = current / name
-        try:
-            mode = os.lstat(current).st_mode
-        except FileNotFoundError:
-            return False
-        if depth == len(names):
-            return True
-        if stat.S_ISLNK(mode):
-            folder = "/".join(names[:depth])
-            raise PathError(rel_path, f"{folder} is not a folder (or a link) in {bucket}")
-        if not stat.S_ISDIR(mode):
-            return False
+    reached, mode = localfs.probe_below(bucket, rel_path)
+    if mode is None:
+        return False
+    if reached == rel_path:
+        return True
+    if stat.S_ISLNK(mode):
+        raise PathError(rel_path, f"{reached} is not a folder (or a link) in {bucket}")
     return False
 
 

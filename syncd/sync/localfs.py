@@ -662,17 +662,24 @@ def trash_slot(root: Path, rel_path: str, when: datetime) -> Path:
 
 
 def _free_below(folder: Path, rel_path: str) -> bool:
-    parts = rel_path.split("/")
+    return probe_below(folder, rel_path)[1] is None
+
+
+def probe_below(folder: Path, rel_path: str) -> tuple[str, int | None]:
+    """What stands on the way to `rel_path` below `folder`, seen with lstat alone (a link is
+    never followed): the path up to the first item that is not a folder, or to the end,
+    and that item's mode (None: nothing is there)."""
+    names = rel_path.split("/")
     current = folder
-    for depth, part in enumerate(parts, 1):
-        current = current / part
+    for depth, name in enumerate(names, 1):
+        current = current / name
         try:
             mode = os.lstat(current).st_mode
         except FileNotFoundError:
-            return True
-        if depth == len(parts) or not stat.S_ISDIR(mode):
-            return False
-    return False
+            return "/".join(names[:depth]), None
+        if depth == len(names) or not stat.S_ISDIR(mode):
+            return "/".join(names[:depth]), mode
+    raise AssertionError("unreachable: the last name returns")
 
 
 def remove_empty_dirs(path: Path, stop: Path) -> None:

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from syncd.cli import main
 from syncd.logs import setup_logging
 from syncd.store import Store
-from tests.integration.harness import Harness
+from tests.integration.harness import Harness, harness_with_quota, run_syncd
 
 ESC = "a\x1b[2Jb.txt"  # clears the screen where it is printed raw
 ESC_SHOWN = "a\\x1b[2Jb.txt"
@@ -45,15 +45,6 @@ def _cli(config: Path, *args: str) -> str:
     return output
 
 
-def _program(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "syncd", *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 @pytest.fixture
 def named(h: Harness, tmp_path: Path) -> Path:
     """The cloud holds the three names (and a file to keep the tree from looking empty)."""
@@ -63,7 +54,7 @@ def named(h: Harness, tmp_path: Path) -> Path:
 
 
 def test_sync_prints_the_names_escaped_and_as_they_are(h: Harness, named: Path) -> None:
-    result = _program(named, "sync")
+    result = run_syncd(named, "sync")
     assert result.returncode == 0, result.stderr
     _assert_safe(result.stdout + result.stderr)
     assert f"download      {ESC_SHOWN} (" in result.stdout
@@ -73,7 +64,7 @@ def test_sync_prints_the_names_escaped_and_as_they_are(h: Harness, named: Path) 
 
 
 def test_the_dry_run_prints_the_names_escaped(named: Path) -> None:
-    result = _program(named, "sync", "--dry-run")
+    result = run_syncd(named, "sync", "--dry-run")
     assert result.returncode == 0, result.stderr
     _assert_safe(result.stdout)
     assert ESC_SHOWN in result.stdout and MARKUP in result.stdout
@@ -136,23 +127,14 @@ def test_an_error_line_prints_the_name_escaped(named: Path) -> None:
 
 
 def test_status_prints_failed_paths_escaped(tmp_path: Path) -> None:
-    from syncd.cloud.client import CloudClient
-    from syncd.emulator import Emulator
-    from tests.cloud.helpers import make_settings, seed_token
-
-    with Emulator(quota_bytes=1500) as emulator:
-        token_file = tmp_path / "token.json"
-        seed_token(emulator, token_file)
-        settings = make_settings(emulator, "http://127.0.0.1:8976/callback", token_file)
-        with CloudClient.from_settings(settings) as client:
-            h = Harness(tmp_path, emulator, client)
-            h.write("small.txt", "s" * 500)
-            h.converge()
-            h.write(ESC, b"b" * 1200)  # over the quota: the upload fails, and is recorded
-            config = h.write_config(tmp_path / "config.yaml")
-            synced = _program(config, "sync")
-            status = _cli(config, "status")
-            as_json = _cli(config, "status", "--json")
+    with harness_with_quota(tmp_path, 1500) as h:
+        h.write("small.txt", "s" * 500)
+        h.converge()
+        h.write(ESC, b"b" * 1200)  # over the quota: the upload fails, and is recorded
+        config = h.write_config(tmp_path / "config.yaml")
+        synced = run_syncd(config, "sync")
+        status = _cli(config, "status")
+        as_json = _cli(config, "status", "--json")
     assert synced.returncode == 1
     _assert_safe(synced.stdout + synced.stderr)
     assert f"failed: {ESC_SHOWN}: " in synced.stderr
@@ -206,6 +188,6 @@ def test_log_lines_show_names_escaped(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_a_verbose_sync_logs_nothing_raw(named: Path) -> None:
-    result = _program(named, "sync", "-v")
+    result = run_syncd(named, "sync", "-v")
     assert result.returncode == 0, result.stderr
     _assert_safe(result.stdout + result.stderr)

@@ -10,18 +10,9 @@ from pathlib import Path
 
 from syncd.errors import EXIT_FAILURE, EXIT_NEEDS_USER, EXIT_OK
 from syncd.store import Store
-from tests.integration.harness import Harness
+from tests.integration.harness import Harness, run_syncd
 
 PAGE = 4096
-
-
-def _syncd(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "syncd", *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_damage_near_the_end_of_the_state_db_stops_sync_and_status_with_the_reset_advice(
@@ -40,7 +31,7 @@ def test_damage_near_the_end_of_the_state_db_stops_sync_and_status_with_the_rese
         pass  # opening alone does not see it
     config = h.write_config(tmp_path / "config.yaml")
     for command in ("sync", "status"):
-        result = _syncd(config, command)
+        result = run_syncd(config, command)
         assert result.returncode == EXIT_NEEDS_USER, (command, result.stdout, result.stderr)
         output = result.stdout + result.stderr
         assert "state database is unreadable or corrupt" in output, (command, output)
@@ -85,6 +76,6 @@ def test_a_full_disk_under_the_state_db_is_reported_as_such_and_loses_nothing(
     assert f"{h.db_path}: the disk is full" in result.stderr, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     # Once there is room, a sync finishes the job; nothing was lost on either side.
-    assert _syncd(config, "sync", "-q").returncode == EXIT_OK
+    assert run_syncd(config, "sync", "-q").returncode == EXIT_OK
     assert h.local_tree() == h.remote_tree()
     assert all(h.read(name) == name.encode() for name in names)
