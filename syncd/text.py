@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 
-# C0 and C1 controls and DEL; the bidi embeddings, overrides, isolates and marks; line and
-# paragraph separators; lone surrogates (how Python keeps bytes that are not UTF-8).
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+# The bidi embeddings, overrides, isolates and marks; line and paragraph separators; lone
+# surrogates (how Python keeps bytes that are not UTF-8).
+_REORDERING = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+# ... and the C0 and C1 controls and DEL.
+_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_REORDERING}]")
+# What `json.dumps` leaves raw: it escapes C0 controls inside strings itself, and those
+# outside strings (newlines, indents) are the document's own.
+_UNSAFE_IN_JSON = re.compile(f"[\x7f-\x9f{_REORDERING}]")
 
 
 def _python_escape(match: re.Match[str]) -> str:
@@ -29,8 +32,10 @@ def _json_escape(match: re.Match[str]) -> str:
 
 def printable(text: str, *, json: bool = False) -> str:
     """`text` with every control, reordering or undecodable character shown escaped (`\\x1b`,
-    `\\u202e`); with `json`, as JSON escapes, for a JSON document (the characters escaped
-    can only stand inside its strings), which then still decodes to the same data."""
+    `\\u202e`). With `json`, `text` is a document from `json.dumps`, and what that left raw
+    in its strings becomes JSON escapes: the document still decodes to the same data."""
+    if json:
+        return _UNSAFE_IN_JSON.sub(_json_escape, text)
     if text.isascii() and text.isprintable():
         return text  # nearly always: no regex to run
-    return _UNSAFE.sub(_json_escape if json else _python_escape, text)
+    return _UNSAFE.sub(_python_escape, text)

@@ -32,9 +32,12 @@ def test_control_and_reordering_characters_are_shown_escaped(name: str, shown: s
     shown.encode("utf-8")  # printable on any UTF-8 terminal
 
 
-def test_json_escapes_stay_json_and_keep_the_name() -> None:
-    name = "a\x1b[2Jb\x9b\u202e\udcff"
-    text = printable(json.dumps({"name": name}, ensure_ascii=False), json=True)
-    assert "\x1b" not in text and "\x9b" not in text and "\u202e" not in text
+@pytest.mark.parametrize("indent", [None, 2])
+def test_json_escapes_stay_json_and_keep_the_name(indent: int | None) -> None:
+    name = "a\x1b[2Jb\x7f\x9b\u202e\udcff\n"
+    data = {"name": name, "sizes": [1, 2]}
+    text = printable(json.dumps(data, ensure_ascii=False, indent=indent), json=True)
+    assert not any(c in text for c in "\x1b\x7f\x9b\u202e")
     text.encode("utf-8")
-    assert json.loads(text) == {"name": name}
+    assert json.loads(text) == data
+    assert text.count("\n") == (0 if indent is None else 6)  # the document's own lines
