@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from syncd.cli.common import (
 )
 from syncd.cli.process import settle_heap
 from syncd.compose import make_engine, open_client, state_path
-from syncd.config import Config
+from syncd.config import Config, check_pair_roots
 from syncd.errors import EXIT_OK, ConfigError, StateError
 from syncd.logs import setup_logging
 from syncd.pairlock import PairLock
@@ -58,10 +59,13 @@ def run(
 
     settle_heap()
     config = with_overrides(load(config_path), upload_limit, download_limit, transfers)
+    if log_file is not None:  # syncd's own file like the configured one: never in a root
+        config = replace(config, logging=replace(config.logging, file=log_file))
+        check_pair_roots(config)
     setup_logging(
         verbose=verbose,
         level=config.logging.level,
-        log_file=log_file or config.logging.file,
+        log_file=config.logging.file,
         max_bytes=config.logging.max_bytes,
         backups=config.logging.backups,
     )

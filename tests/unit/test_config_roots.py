@@ -226,3 +226,23 @@ def test_the_command_exits_2_naming_the_local_key(tmp_path: Path) -> None:
     assert f"{path}:3:5: pairs.0.local: {root} holds syncd's state folder" in result.output
     assert not root.exists()
     assert os.listdir(tmp_path) == ["config.yaml"]
+
+
+def test_a_log_file_given_to_syncd_run_inside_a_root_is_refused(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = tmp_path / "root"
+    root.mkdir()
+    path = tmp_path / "config.yaml"
+    path.write_text(f"state_dir: {tmp_path / 'state'}\npairs:\n  - local: {root}\n")
+    command = [sys.executable, "-m", "syncd", "run", "--config", str(path)]
+    result = subprocess.run(
+        [*command, "--log-file", str(root / "logs" / "syncd.log")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"{path}:3:5: pairs.0.local: {root} holds syncd's log file" in result.stderr
+    assert list(root.iterdir()) == []  # no log file made there, nothing else either
