@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from syncd import controls
-from syncd.cli.common import _rate, config_option, echo_json, handle_errors, load
+from syncd.cli.common import _rate, config_option, echo, echo_json, handle_errors, load
 from syncd.compose import control_dir, state_path
 from syncd.config import Config, PairConfig
 from syncd.errors import ConfigError, SyncdError
@@ -64,10 +64,10 @@ def exclude_add(config_path: Path | None, pair_name: str | None, remote_path: st
     pair, rel = _pair_for_remote(config, remote_path, pair_name)
     with _pair_store(config, pair) as store:
         controls.set_excluded(store, [*controls.excluded_folders(store), rel])
-    click.echo(f"{pair.name}: {rel} is no longer synced; the cloud keeps it.")
+    echo(f"{pair.name}: {rel} is no longer synced; the cloud keeps it.")
     local = pair.local_root / rel
     if local.exists():
-        click.echo(
+        echo(
             f"  the local copy {local} is kept as it is and no longer synced; delete it "
             "yourself to free the space (syncd will not upload anything there)."
         )
@@ -88,7 +88,7 @@ def exclude_remove(config_path: Path | None, pair_name: str | None, remote_path:
         if rel not in folders:
             raise SyncdError(f"{rel} is not excluded in pair {pair.name!r}")
         controls.set_excluded(store, [f for f in folders if f != rel])
-    click.echo(f"{pair.name}: {rel} is synced again (from the next sync).")
+    echo(f"{pair.name}: {rel} is synced again (from the next sync).")
     _wake_daemon(config)
 
 
@@ -113,10 +113,10 @@ def exclude_list(config_path: Path | None, as_json: bool) -> None:
         echo_json(result)
         return
     for name, items in result.items():
-        click.echo(f"{name}: {len(items) or 'no'} excluded folders")
+        echo(f"{name}: {len(items) or 'no'} excluded folders")
         for item in items:
             kept = "  (a local copy is still on disk)" if item["local_copy_kept"] else ""
-            click.echo(f"  {item['path']}{kept}")
+            echo(f"  {item['path']}{kept}")
 
 
 # --- conflicts ----------------------------------------------------------------------------
@@ -149,9 +149,9 @@ def conflicts(ctx: click.Context, config_path: Path | None, as_json: bool) -> No
         echo_json(result)
         return
     for name, items in result.items():
-        click.echo(f"{name}: {len(items) or 'no'} unresolved conflicts")
+        echo(f"{name}: {len(items) or 'no'} unresolved conflicts")
         for item in items:
-            click.echo(f"  {item['original']}: {item['copy_holds']} is in {item['copy']}")
+            echo(f"  {item['original']}: {item['copy_holds']} is in {item['copy']}")
 
 
 @conflicts.command("resolve")
@@ -175,9 +175,9 @@ def conflicts_resolve(
         done = controls.resolve_conflict(
             pair.local_root, store, controls.normalise_rel(path), keep, datetime.now()
         )
-    click.echo(f"{pair.name}: {done.kept} keeps the {keep} version")
+    echo(f"{pair.name}: {done.kept} keeps the {keep} version")
     if done.moved_to_trash:
-        click.echo(f"  the other version went to the trash ({done.moved_to_trash})")
+        echo(f"  the other version went to the trash ({done.moved_to_trash})")
     _wake_daemon(config)
 
 
@@ -212,9 +212,9 @@ def trash_list(config_path: Path | None, pair_name: str | None, as_json: bool) -
         echo_json(result)
         return
     for name, items in result.items():
-        click.echo(f"{name}: {len(items) or 'no'} items in the trash")
+        echo(f"{name}: {len(items) or 'no'} items in the trash")
         for item in items:
-            click.echo(f"  {item['trashed_at']}  {item['path']}")
+            echo(f"  {item['trashed_at']}  {item['path']}")
 
 
 @trash.command("restore")
@@ -230,7 +230,7 @@ def trash_restore(
     config = load(config_path)
     pair = config.pair(pair_name)
     where = controls.restore(pair.local_root, path, target=target)
-    click.echo(f"restored {where}")
+    echo(f"restored {where}")
     _wake_daemon(config)
 
 
@@ -245,7 +245,7 @@ def trash_empty(config_path: Path | None, pair_name: str | None, older_than: int
     pairs = [config.pair(pair_name)] if pair_name else list(config.pairs)
     for pair in pairs:
         count = controls.empty_trash(pair.local_root, datetime.now(), older_than_days=older_than)
-        click.echo(f"{pair.name}: removed {count} trash folders")
+        echo(f"{pair.name}: removed {count} trash folders")
 
 
 # --- bandwidth ----------------------------------------------------------------------------
@@ -271,4 +271,4 @@ def limit(config_path: Path | None, up: str | None, down: str | None, reset: boo
     _wake_daemon(config)
     shown = ", ".join(f"{k.split('_')[0]} {v or 'unlimited'} B/s" for k, v in current.items())
     running = running_daemon(control_dir(config)) is not None
-    click.echo(f"limits: {shown or 'as configured'}" + ("" if running else " (daemon not running)"))
+    echo(f"limits: {shown or 'as configured'}" + ("" if running else " (daemon not running)"))

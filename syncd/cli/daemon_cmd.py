@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import click
 from syncd import units
 from syncd.cli.common import (
     config_option,
+    echo,
     echo_json,
     handle_errors,
     load,
@@ -23,11 +25,11 @@ from syncd.cli.common import (
 )
 from syncd.cli.process import settle_heap
 from syncd.compose import control_dir, make_engine, open_client, state_path
-from syncd.config import Config
-from syncd.errors import EXIT_OK, ConfigError, StateError
+from syncd.config import Config, check_pair_roots
+from syncd.errors import EXIT_OK, ConfigError, StateError, StateNotReady
 from syncd.logs import setup_logging
 from syncd.pairlock import PairLock
-from syncd.status import read_status, set_paused
+from syncd.status import DaemonStatus, read_status, set_paused
 from syncd.store import Store
 
 
@@ -58,10 +60,13 @@ def run(
 
     settle_heap()
     config = with_overrides(load(config_path), upload_limit, download_limit, transfers)
+    if log_file is not None:  # syncd's own file like the configured one: never in a root
+        config = replace(config, logging=replace(config.logging, file=log_file))
+        check_pair_roots(config)
     setup_logging(
         verbose=verbose,
         level=config.logging.level,
-        log_file=log_file or config.logging.file,
+        log_file=config.logging.file,
         max_bytes=config.logging.max_bytes,
         backups=config.logging.backups,
     )
@@ -94,8 +99,10 @@ def _when(stamp: float | None) -> str:
     return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _pair_details(config: Config) -> dict[str, dict[str, Any]]:
+def _pair_details(config: Config) -> tuple[dict[str, dict[str, Any]], list[StateError]]:
+    """What each pair's store says, and the stores that cannot be used as they are."""
     details: dict[str, dict[str, Any]] = {}
+    unusable: list[StateError] = []
     for pair in config.pairs:
         info: dict[str, Any] = {
             "local": str(pair.local_root),
@@ -104,8 +111,9 @@ def _pair_details(config: Config) -> dict[str, dict[str, Any]]:
             "conflicts": [],
             "last_sync": None,
         }
+        path = state_path(config, pair)
         try:
-            with Store.open(state_path(config, pair), readonly=True) as store:
+            with Store.open(path, readonly=True) as store:
                 raw = store.get_meta("last_sync")
                 info["last_sync"] = float(raw) if raw else None
                 info["errors"] = [
@@ -123,8 +131,10 @@ def _pair_details(config: Config) -> dict[str, dict[str, Any]]:
                 ]
         except StateError as exc:
             info["state_problem"] = str(exc)
+            if not isinstance(exc, StateNotReady):  # the user must act
+                unusable.append(exc)
         details[pair.name] = info
-    return details
+    return details, unusable
 
 
 @click.command("status")
@@ -135,7 +145,7 @@ def status(config_path: Path | None, as_json: bool) -> None:
     """Show what the daemon is doing, per-path errors, conflicted copies and free space."""
     config = load(config_path)
     daemon = read_status(control_dir(config))
-    details = _pair_details(config)
+    details, unusable = _pair_details(config)
     if daemon is not None:
         for name, pair_status in daemon.pairs.items():
             if name not in details:
@@ -162,44 +172,45 @@ def status(config_path: Path | None, as_json: bool) -> None:
     }
     if as_json:
         echo_json(result)
-        return
+    else:
+        _show_status(result, details, daemon)
+    if unusable:  # shown with its pair; the exit code says the user must act
+        raise SystemExit(unusable[0].exit_code)
+
+
+def _show_status(
+    result: dict[str, Any], details: dict[str, dict[str, Any]], daemon: DaemonStatus | None
+) -> None:
     head = f"syncd: {result['state']}"
     head += f" (pid {daemon.pid})" if daemon else " (daemon not running)"
     if daemon and daemon.free_space is not None:
         head += f", cloud free space {units.size(daemon.free_space)}"
-    click.echo(head)
+    echo(head)
     if daemon and daemon.cloud_problem:
-        click.echo(f"  the cloud does not answer: {daemon.cloud_problem}; retrying")
-    up, down = (
-        (daemon.upload_limit, daemon.download_limit)
-        if daemon
-        else (
-            config.sync.upload_limit,
-            config.sync.download_limit,
-        )
-    )
-    click.echo(f"  limits: up {units.rate(up)}, down {units.rate(down)}")
+        echo(f"  the cloud does not answer: {daemon.cloud_problem}; retrying")
+    limits = result["limits"]
+    echo(f"  limits: up {units.rate(limits['upload'])}, down {units.rate(limits['download'])}")
     for name, info in details.items():
         state = info.get("state", "-")
-        click.echo(f"  {name}: {state}  {info['local']} <-> {info['remote']}")
-        click.echo(f"    last sync: {_when(info.get('last_sync'))}")
+        echo(f"  {name}: {state}  {info['local']} <-> {info['remote']}")
+        echo(f"    last sync: {_when(info.get('last_sync'))}")
         if info.get("message"):
-            click.echo(f"    {info['message']}")
+            echo(f"    {info['message']}")
         if info.get("pending_uploads") or info.get("pending_downloads"):
-            click.echo(
+            echo(
                 f"    pending: {info['pending_uploads']} uploads, "
                 f"{info['pending_downloads']} downloads"
             )
         if info.get("state_problem"):
-            click.echo(f"    state: {info['state_problem']}")
+            echo(f"    state: {info['state_problem']}")
         for error in info["errors"]:
             retry = "" if error["retry_at"] < time.time() else f", retry {_when(error['retry_at'])}"
-            click.echo(
+            echo(
                 f"    error: {error['path']}: {error['action']}: {error['message']} "
                 f"(attempt {error['attempts']}{retry})"
             )
         for copy in info["conflicts"]:
-            click.echo(f"    conflicted copy: {copy}")
+            echo(f"    conflicted copy: {copy}")
 
 
 @click.command("pause")
@@ -209,7 +220,7 @@ def pause(config_path: Path | None) -> None:
     """Pause syncing in the running daemon (transfers in progress stop)."""
     config = load(config_path)
     daemon = set_paused(control_dir(config), True)
-    click.echo("paused" if daemon else "paused (the daemon is not running; it starts paused)")
+    echo("paused" if daemon else "paused (the daemon is not running; it starts paused)")
 
 
 @click.command("resume")
@@ -219,7 +230,7 @@ def resume(config_path: Path | None) -> None:
     """Resume syncing in the running daemon."""
     config = load(config_path)
     daemon = set_paused(control_dir(config), False)
-    click.echo("resumed" if daemon else "resumed (the daemon is not running)")
+    echo("resumed" if daemon else "resumed (the daemon is not running)")
     raise SystemExit(EXIT_OK)
 
 
@@ -255,4 +266,4 @@ def reset(config_path: Path | None, pair_name: str | None, yes: bool) -> None:
                 moved = True
         lock.release()
         where = f" (old state kept as {path.name}.reset-{stamp})" if moved else ""
-        click.echo(f"{pair.name}: state forgotten{where}; the next sync starts from scratch")
+        echo(f"{pair.name}: state forgotten{where}; the next sync starts from scratch")
