@@ -53,7 +53,8 @@ from syncd.sync.model import (
     Skip,
     Upload,
 )
-from syncd.sync.reconcile import is_within, reconcile
+from syncd.sync.paths import is_within, outermost
+from syncd.sync.reconcile import reconcile
 from syncd.sync.remote import RemoteScan, RemoteSide, temp_owner
 from syncd.sync.safety import check_mass_delete
 
@@ -353,8 +354,7 @@ class PairEngine:
             self.unreadable = found.unreadable
             self.partials = found.partials
             return
-        tops = [r for r in roots if not any(is_within(r, o) and r != o for o in roots)]
-        for top in tops:
+        for top in outermost(roots):
             for path in [p for p in self.local if is_within(p, top)]:
                 del self.local[path]
             self.unreadable = {p for p in self.unreadable if not is_within(p, top)}
