@@ -78,7 +78,7 @@ from syncd.sync.sides import Side, local_side, remote_side
 
 
 @dataclass
-class _Outcome:
+class _Decision:
     """What a decision leaves behind at its path, which decides its parent folder's fate."""
 
     actions: list[Action] = field(default_factory=list)
@@ -87,7 +87,7 @@ class _Outcome:
 
 
 # The outcome of every path in sync: shared, and never given actions.
-_IN_SYNC = _Outcome(local_after=True, remote_after=True)
+_IN_SYNC = _Decision(local_after=True, remote_after=True)
 
 
 class _Planner:
@@ -104,7 +104,7 @@ class _Planner:
         self.remote = remote
         self.policy = policy
         self.skip = skip
-        self.outcomes: dict[str, _Outcome] = {}
+        self.outcomes: dict[str, _Decision] = {}
         self.paths: list[str] = []  # every path, sorted, as the plan started
         # Every path any side knows (one set, grown in place: big trees make copies count);
         # conflicted-copy names are added as they are chosen.
@@ -231,12 +231,12 @@ class _Planner:
 
     # the table ----------------------------------------------------------------------------
 
-    def _decide(self, rel_path: str) -> _Outcome:
+    def _decide(self, rel_path: str) -> _Decision:
         local = self.local.get(rel_path)
         base = self.base.get(rel_path)
         remote = self.remote.get(rel_path)
         if is_blocked(rel_path, self.skip):
-            return _Outcome(
+            return _Decision(
                 [Skip(rel_path, "unreadable or waiting to retry")] if local or remote else [],
                 local_after=local is not None,
                 remote_after=remote is not None,
@@ -255,19 +255,19 @@ class _Planner:
         remote: RemoteEntry | None,
         ls: Side,
         rs: Side,
-    ) -> _Outcome:
-        both = _Outcome(local_after=True, remote_after=True)
+    ) -> _Decision:
+        both = _Decision(local_after=True, remote_after=True)
         if local is None and remote is None:
-            return _Outcome([Record(rel_path, None, None)])  # row 8
+            return _Decision([Record(rel_path, None, None)])  # row 8
         if remote is None:
             assert local is not None
             if rs is Side.DELETED and ls is Side.UNCHANGED:
-                return _Outcome([DeleteLocal(rel_path, local)])  # row 7
+                return _Decision([DeleteLocal(rel_path, local)])  # row 7
             both.actions.append(Upload(rel_path, local))  # rows 10, 11
             return both
         if local is None:
             if ls is Side.DELETED and rs is Side.UNCHANGED:
-                return _Outcome([DeleteRemote(rel_path, remote)])  # row 6
+                return _Decision([DeleteRemote(rel_path, remote)])  # row 6
             both.actions.append(Download(rel_path, remote))  # rows 9, 12
             return both
         if ls is Side.UNCHANGED and rs is Side.UNCHANGED:
@@ -304,10 +304,10 @@ class _Planner:
         remote: RemoteEntry | None,
         ls: Side,
         rs: Side,
-    ) -> _Outcome:
+    ) -> _Decision:
         local_dir = local is not None and local.kind is Kind.DIR
         remote_dir = remote is not None and remote.kind is Kind.DIR
-        out = _Outcome(local_after=local is not None, remote_after=remote is not None)
+        out = _Decision(local_after=local is not None, remote_after=remote is not None)
         if local is None and remote is None:
             out.actions.append(Record(rel_path, None, None))
             return out
@@ -324,7 +324,7 @@ class _Planner:
             if gone and not self._needs_remote(rel_path):
                 if self._has_skip(rel_path):
                     return out  # keep it until what is below can be read
-                return _Outcome(self._collapse_local_delete(rel_path, local))  # row 15
+                return _Decision(self._collapse_local_delete(rel_path, local))  # row 15
             out.actions.append(MkdirRemote(rel_path, local))
             out.remote_after = True
             return out
@@ -335,7 +335,7 @@ class _Planner:
             if gone and not self._needs_local(rel_path):
                 if self._has_skip(rel_path):
                     return out
-                return _Outcome(self._collapse_remote_delete(rel_path, remote))
+                return _Decision(self._collapse_remote_delete(rel_path, remote))
             out.actions.append(MkdirLocal(rel_path, remote))
             out.local_after = True
             return out
@@ -369,8 +369,8 @@ class _Planner:
         remote: RemoteEntry,
         ls: Side,
         rs: Side,
-    ) -> _Outcome:
-        out = _Outcome(local_after=True, remote_after=True)
+    ) -> _Decision:
+        out = _Decision(local_after=True, remote_after=True)
         if ls is Side.UNCHANGED and rs is Side.MODIFIED:
             # The remote changed kind; the local side still holds the base version.
             if local.kind is Kind.DIR:
@@ -394,14 +394,14 @@ class _Planner:
             return out
         return self._clash_conflict(rel_path, local, remote)
 
-    def _clash_conflict(self, rel_path: str, local: LocalEntry, remote: RemoteEntry) -> _Outcome:
+    def _clash_conflict(self, rel_path: str, local: LocalEntry, remote: RemoteEntry) -> _Decision:
         # Both sides changed, one to a folder: the children are planned again after the
         # rename, so drop whatever was planned below.
         # The local item always moves aside here: whatever changed below it travels with it
         # and comes back as a new item, whichever policy applies to plain file conflicts.
         self._drop_subtree(rel_path)
         conflict = self._conflict(rel_path, local, remote, compare_first=False, loser="local")
-        return _Outcome([conflict], local_after=True, remote_after=True)
+        return _Decision([conflict], local_after=True, remote_after=True)
 
 
 def reconcile(
