@@ -10,8 +10,9 @@ import hashlib
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from syncd import __version__
@@ -23,6 +24,7 @@ from syncd.sync.engine import PairEngine
 from syncd.sync.executor import Limits
 from syncd.sync.io import TokenBucket
 from syncd.sync.remote import ListingCache, RemoteSide
+from syncd.sync.report import Observers
 
 
 def state_path(config: Config, pair: PairConfig) -> Path:
@@ -46,10 +48,19 @@ def open_client(config: Config) -> CloudClient:
     return CloudClient.from_settings(config.cloud, max_connections=config.sync.transfers + 4)
 
 
-def make_limits(config: Config) -> Limits:
-    return Limits(
-        up=TokenBucket(config.sync.upload_limit), down=TokenBucket(config.sync.download_limit)
+def limit_rates(config: Config, override: Mapping[str, int] | None = None) -> tuple[int, int]:
+    """The bandwidth limits (up, down) of `syncd sync` and `syncd run` alike: the config's,
+    unless `syncd limit` set others for the running daemon (`override`)."""
+    changed = override or {}
+    return (
+        changed.get("upload_limit", config.sync.upload_limit),
+        changed.get("download_limit", config.sync.download_limit),
     )
+
+
+def make_limits(config: Config, override: Mapping[str, int] | None = None) -> Limits:
+    up, down = limit_rates(config, override)
+    return Limits(up=TokenBucket(up), down=TokenBucket(down))
 
 
 @contextmanager
@@ -76,20 +87,52 @@ def make_engine(
     pair: PairConfig,
     store: Store,
     client: CloudClient,
-    **kwargs: object,
+    *,
+    limits: Limits,
+    observers: Observers | None = None,
+    stop: threading.Event | None = None,
+    daemon: bool = False,
+    snapshot_scope: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> PairEngine:
+    """The engine of `pair`, for `syncd sync` or (with `daemon`) for `syncd run`."""
     check_pair_roots(config)  # where the daemon starts its pairs, too
-    remote = RemoteSide(client, pair.remote_root)
-    # Beside the state DB (a dry run's throw-away copy gets its own, so it writes nothing).
-    remote.listing_cache = ListingCache(store.path.with_name("listing.cache"), __version__)
+    remote = RemoteSide(
+        client,
+        pair.remote_root,
+        # Beside the state DB (a dry run's throw-away copy gets its own: it writes nothing).
+        listing_cache=ListingCache(store.path.with_name("listing.cache"), __version__),
+        remember_listings=daemon,
+    )
     return PairEngine(
         pair,
         config.sync,
         store,
         remote,
+        limits=limits,
+        observers=observers,
+        stop=stop,
+        snapshot_scope=snapshot_scope,
         private_paths=private_paths(config, store.path),
-        **kwargs,  # type: ignore[arg-type]
     )
+
+
+def engine_factory(
+    config: Config, client: CloudClient
+) -> Callable[[PairConfig, Store, threading.Event, Limits, Observers], PairEngine]:
+    """How the daemon builds each pair's engine (once the runner knows its observers)."""
+
+    def make(
+        pair: PairConfig,
+        store: Store,
+        stop: threading.Event,
+        limits: Limits,
+        observers: Observers,
+    ) -> PairEngine:
+        return make_engine(
+            config, pair, store, client, limits=limits, observers=observers, stop=stop, daemon=True
+        )
+
+    return make
 
 
 def private_paths(config: Config, state_db: Path) -> list[Path]:

@@ -15,9 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from syncd.errors import PathError, SyncdError
-from syncd.store import Store
+from syncd.store import SELECTIVE_KEY, Store
 from syncd.sync import localfs
-from syncd.sync.engine import SELECTIVE_KEY
 
 LIMITS_FILE = "limits.json"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from syncd.cloud.client import CloudClient
 from syncd.cloud.settings import CloudSettings
 from syncd.cloud.tokens import TokenFileStore, TokenSet
-from syncd.compose import control_dir, make_engine, open_store
+from syncd.compose import control_dir, engine_factory, make_engine, make_limits, open_store
 from syncd.config import Config, PairConfig
 from syncd.emulator import Emulator
 from syncd.sdnotify import Notifier
@@ -123,7 +123,10 @@ def run_demo(echo: Echo, *, keep: Path | None = None) -> int:
         show(echo, "Before the first sync:", root, emulator)
         with CloudClient.from_settings(config.cloud) as client:
             with open_store(config, config.pairs[0]) as store:
-                report = make_engine(config, config.pairs[0], store, client).sync()
+                engine = make_engine(
+                    config, config.pairs[0], store, client, limits=make_limits(config)
+                )
+                report = engine.sync()
             done = ", ".join(f"{n} {k}" for k, n in sorted(report.counts.items()))
             echo(f"\nsyncd sync: {done}; {report.bytes_up} B up, {report.bytes_down} B down")
             show(echo, "After the first sync (both sides hold everything):", root, emulator)
@@ -151,9 +154,7 @@ def _live(echo: Echo, config: Config, client: CloudClient, emulator: Emulator, r
         client,
         notifier=Notifier({}),
         install_signals=False,
-        engine_factory=lambda pair, store, stop, limits: make_engine(
-            config, pair, store, client, stop=stop, limits=limits
-        ),
+        engine_factory=engine_factory(config, client),
         control=control_dir(config),
     )
     thread = threading.Thread(target=daemon.run, name="syncd-demo-daemon")

@@ -84,6 +84,14 @@ _alembic_version = sa.Table(
 
 _BATCH = 2000
 
+# The keys of the meta table: one value each, for the pair as a whole.
+MARKER_KEY = "root_marker"  # the root's .syncd marker this state belongs to
+REMOTE_ROOT_KEY = "remote_root"  # the cloud path the pair was synced with
+REMOTE_ROOT_ID_KEY = "remote_root_id"  # and that folder's id then
+LAST_SYNC_KEY = "last_sync"  # when the pair was last fully in sync (epoch seconds)
+SELECTIVE_KEY = "selective_excludes"  # `syncd exclude`: folders kept off this computer
+SHARED_IDENTITIES_KEY = "shared_identities"  # see `sync.identities`
+
 
 @dataclass(frozen=True, slots=True)
 class PathFailure:

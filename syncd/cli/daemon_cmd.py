@@ -24,7 +24,7 @@ from syncd.cli.common import (
     with_overrides,
 )
 from syncd.cli.process import settle_heap
-from syncd.compose import control_dir, make_engine, open_client, state_path
+from syncd.compose import control_dir, engine_factory, open_client, state_path
 from syncd.config import Config, check_pair_roots
 from syncd.errors import EXIT_OK, ConfigError, StateError, StateNotReady
 from syncd.logs import setup_logging
@@ -74,12 +74,8 @@ def run(
     with open_client(config) as client:
         client.tokens.access_token()  # not logged in: stop now, with exit 78
 
-        def engine_factory(pair, store, stop, limits):  # type: ignore[no-untyped-def]
-            return make_engine(config, pair, store, client, stop=stop, limits=limits)
-
-        code = Daemon(
-            config, client, engine_factory=engine_factory, control=control_dir(config)
-        ).run()
+        factory = engine_factory(config, client)
+        code = Daemon(config, client, engine_factory=factory, control=control_dir(config)).run()
     _exit_promptly(code)
 
 

@@ -6,8 +6,8 @@ import threading
 from typing import TYPE_CHECKING, Protocol
 
 from syncd.cli.common import echo
-from syncd.sync.engine import action_name, outcome_name
 from syncd.sync.executor import Outcome
+from syncd.sync.report import action_name, outcome_name
 from syncd.text import printable
 
 if TYPE_CHECKING:

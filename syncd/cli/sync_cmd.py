@@ -28,7 +28,8 @@ from syncd.config import Config, PairConfig
 from syncd.errors import EXIT_FAILURE, EXIT_OK, ConfigError, TransientError
 from syncd.logs import setup_logging
 from syncd.pairlock import PairBusy
-from syncd.sync.engine import PairEngine, SyncReport
+from syncd.sync.engine import PairEngine
+from syncd.sync.report import Observers, SyncReport
 
 
 def _pairs(config: Config, name: str | None) -> list[PairConfig]:
@@ -120,6 +121,14 @@ def _sync_pair(
     quiet: bool,
 ) -> tuple[bool, PairEngine]:
     """Sync one pair and print its summary; True if something failed, and its engine."""
+    display: Display = (
+        RichDisplay()
+        if sys.stderr.isatty() and not quiet and not dry_run
+        else PlainDisplay(quiet=quiet or dry_run)
+    )
+    observers = Observers(
+        plan=display.plan, start=display.start, progress=display.advance, outcome=display.done
+    )
     with open_store(config, pair, dry_run=dry_run) as store:
         engine = make_engine(
             config,
@@ -127,6 +136,7 @@ def _sync_pair(
             store,
             client,
             limits=make_limits(config),
+            observers=observers,
             snapshot_scope=snapshots_for_the_process,
         )
         if dry_run:
@@ -138,13 +148,6 @@ def _sync_pair(
             if not allow_mass_delete:
                 engine.check_plan(plan)  # what the real run would refuse: the same exit code
             return False, engine
-        display: Display = (
-            RichDisplay() if sys.stderr.isatty() and not quiet else PlainDisplay(quiet=quiet)
-        )
-        engine.on_plan = display.plan
-        engine.on_outcome = display.done
-        engine.executor.on_start = display.start
-        engine.executor.on_bytes = display.advance
         try:
             report = engine.sync(allow_mass_delete=allow_mass_delete)
         finally:

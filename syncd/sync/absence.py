@@ -77,6 +77,21 @@ def judge(
     return Verdict(frozenset(contradicted), frozenset(unconfirmed))
 
 
+def describe(verdict: Verdict, problems: list[str]) -> str:
+    """The report line of a listing that the direct listings contradicted."""
+    shown = ", ".join(sorted(verdict.contradicted)[:3])
+    more = len(verdict.contradicted) - 3
+    detail = (
+        problems[0]
+        if problems
+        else (f"it left out {shown}" + (f" and {more} more" if more > 0 else ""))
+    )
+    return (
+        f"the cloud listing was incomplete ({detail}): nothing was deleted locally "
+        "because of it; the cloud is listed again"
+    )
+
+
 def without(plan: Plan, dropped: frozenset[str]) -> Plan:
     """`plan` without the local deletes of `dropped`."""
     if not dropped:

@@ -79,6 +79,22 @@ class CommitBatch:
         self._failed = False
         self._last = clock()  # when the last commit was started
 
+    def take(self, base: dict[str, BaseEntry | None], *, durable: bool) -> None:
+        """Base rows of one action (None deletes one); `durable`: it wrote to the disk."""
+        self.writes.base.update(base)
+        if durable:
+            self.writes.durable = True
+
+    def conflict(self, copy: str, original: str, loser: str) -> None:
+        self.writes.conflicts.append((copy, original, loser))
+
+    def cleared(self, rel_path: str) -> None:
+        """`rel_path`, which had failed, has now succeeded."""
+        self.writes.cleared.append(rel_path)
+
+    def retry(self, rel_path: str, when: float) -> None:
+        self.writes.retries[rel_path] = when
+
     def record_failure(self, rel_path: str, action: str, message: str) -> int:
         self.flush()
         return self.store.record_failure(rel_path, action, message, self.clock())

@@ -60,6 +60,7 @@ from syncd.sync.model import (
 )
 from syncd.sync.paths import is_within, parent_of
 from syncd.sync.remote import RemoteSide, remote_entry
+from syncd.sync.report import Observers
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,32 @@ def _is_transfer(action: Action) -> bool:
     return isinstance(action, Upload | Download | Conflict)
 
 
+class RunControl:
+    """One run of one plan: what may end it early, and what it learns on the way. Made by
+    `Executor.new_run`, read by the transfer threads, so its flags only ever go one way."""
+
+    def __init__(self, stop: threading.Event, partial_folders: set[str]) -> None:
+        self._stop = stop  # the engine stopping for good
+        self._halt = threading.Event()  # this run ending early (offline, needs the user)
+        # Folders (rel paths) that may hold partial downloads: those the scan saw, and
+        # those of the downloads of this run that stopped short.
+        self.partial_folders = partial_folders
+        self.uploads_paused = False  # the cloud is full
+        self.downloads_paused = False  # the local disk is nearly full
+
+    def halt(self) -> None:
+        self._halt.set()
+
+    def halted(self) -> bool:
+        return self._stop.is_set() or self._halt.is_set()
+
+    def pause_uploads(self) -> None:
+        self.uploads_paused = True
+
+    def pause_downloads(self) -> None:
+        self.downloads_paused = True
+
+
 class Executor:
     """Applies plans for one folder pair. Called from the engine thread only."""
 
@@ -155,7 +182,6 @@ class Executor:
         self,
         root: Path,
         remote: RemoteSide,
-        excludes: Excludes,
         *,
         transfers: int = 4,
         limits: Limits | None = None,
@@ -163,34 +189,40 @@ class Executor:
         now: Callable[[], datetime] = datetime.now,
         min_free_space: int = 0,
         min_free_percent: float = 0.0,
+        observers: Observers | None = None,
     ) -> None:
         self.root = root
         self.remote = remote
-        self.excludes = excludes
         self.transfers = transfers
         self.limits = limits or Limits()
         self.stop = stop or threading.Event()
-        # Set by the engine to end the current run early (offline, needs the user).
-        self.stop_run = threading.Event()
         self.now = now
-        self.pause_uploads = False
-        self.pause_downloads = False
         self.min_free_space = min_free_space
         self.min_free_percent = min_free_percent
         self.disk_room = DiskRoom()
-        # Folders (rel paths) that may hold partial downloads: the engine sets them from its
-        # scan, and a download that stops short adds its own.
-        self.partial_folders: set[str] = set()
-        # Observers for progress displays; called from transfer threads.
-        self.on_start: Callable[[Action], None] | None = None
-        self.on_bytes: Callable[[Action, int], None] | None = None
+        self.observers = observers or Observers()
+        self._current: RunControl | None = None
+
+    def new_run(self, partial_folders: set[str]) -> RunControl:
+        """The control of the next run (`partial_folders`: where partials may be)."""
+        self._current = RunControl(self.stop, set(partial_folders))
+        return self._current
+
+    def halt(self) -> None:
+        """End the current run early (from any thread): nothing new starts, transfers in
+        flight stop at their next chunk."""
+        current = self._current
+        if current is not None:
+            current.halt()
 
     def run(
         self,
         plan: Plan,
+        control: RunControl,
         base: BaseSnapshot,
         remote_view: Mapping[str, RemoteEntry],
         urls: Mapping[str, str],
+        excludes: Excludes,
         on_outcome: Callable[[Outcome], None],
     ) -> None:
         """Apply `plan`; `on_outcome` runs on this thread for each action as it completes.
@@ -199,29 +231,33 @@ class Executor:
         it), which is why outcomes are handed back one by one, in dependency order.
         """
         ordered = sorted(plan.actions, key=phase)
-        with contextlib.closing(_Context(self, base, remote_view, urls)) as ctx:
-            self._run(ctx, ordered, on_outcome)
+        context = _Context(self, control, base, remote_view, urls, excludes)
+        with contextlib.closing(context) as ctx:
+            self._run(ctx, control, ordered, on_outcome)
 
     def _run(
-        self, ctx: _Context, ordered: list[Action], on_outcome: Callable[[Outcome], None]
+        self,
+        ctx: _Context,
+        control: RunControl,
+        ordered: list[Action],
+        on_outcome: Callable[[Outcome], None],
     ) -> None:
         sequential = [a for a in ordered if not _is_transfer(a)]
         parallel = [a for a in ordered if _is_transfer(a)]
         for action in sequential:
-            if self._halted():
+            if control.halted():
                 return
             on_outcome(ctx.apply(action))
         if not parallel:
             return
         with ThreadPoolExecutor(self.transfers, thread_name_prefix="syncd-transfer") as pool:
-            # Each transfer hands its future over as it ends. `wait(FIRST_COMPLETED)` adds
-            # and removes a waiter on every pending future per outcome: 38-46 us of CPU per
-            # transfer in a loop of 5,000 trivial ones, against 31-40 us this way.
+            # Each transfer hands its future over as it ends (`wait(FIRST_COMPLETED)` would
+            # add and remove a waiter on every pending future per outcome).
             done: queue.SimpleQueue[Future[Outcome]] = queue.SimpleQueue()
             waiting = list(reversed(parallel))
             pending = 0
             while waiting or pending:
-                while waiting and pending < self.transfers * 2 and not self._halted():
+                while waiting and pending < self.transfers * 2 and not control.halted():
                     pool.submit(ctx.apply, waiting.pop()).add_done_callback(done.put)
                     pending += 1
                 if not pending:
@@ -229,28 +265,30 @@ class Executor:
                 future = done.get()
                 pending -= 1
                 on_outcome(future.result())
-                if self._halted():
+                if control.halted():
                     waiting.clear()
-
-    def _halted(self) -> bool:
-        return self.stop.is_set() or self.stop_run.is_set()
 
 
 class _Context:
-    """One run of one plan: the executor's settings plus the views it looks ids up in."""
+    """One run of one plan: the executor's settings, the run's control, and the views it
+    looks ids up in."""
 
     def __init__(
         self,
         executor: Executor,
+        control: RunControl,
         base: BaseSnapshot,
         remote_view: Mapping[str, RemoteEntry],
         urls: Mapping[str, str],
+        excludes: Excludes,
     ) -> None:
         self.x = executor
+        self.run = control
         self.root = executor.root
         self.base = base
         self.remote_view = remote_view
         self.urls = urls
+        self.excludes = excludes
         self.beneath = localfs.Beneath(executor.root)
         self.marker = localfs.read_marker(executor.root)
 
@@ -261,8 +299,8 @@ class _Context:
 
     def apply(self, action: Action) -> Outcome:
         outcome = Outcome(action)
-        if self.x.on_start is not None and _is_transfer(action):
-            self.x.on_start(action)
+        if self.x.observers.start is not None and _is_transfer(action):
+            self.x.observers.start(action)
         try:
             self._dispatch(action, outcome)
         except Stale as exc:
@@ -338,8 +376,8 @@ class _Context:
         return current
 
     def _progress(self, bucket: TokenBucket, action: Action) -> Callable[[int], None]:
-        halted = self.x._halted
-        observer = self.x.on_bytes
+        halted = self.run.halted
+        observer = self.x.observers.progress
 
         def on_chunk(count: int) -> None:
             if halted():
@@ -356,7 +394,7 @@ class _Context:
     # --- transfers ---------------------------------------------------------------------
 
     def _upload(self, action: Upload, outcome: Outcome) -> None:
-        if self.x.pause_uploads:
+        if self.run.uploads_paused:
             raise TransientError("uploads are paused")
         rel_path = action.rel_path
         self._check_local(rel_path, action.local)
@@ -409,14 +447,14 @@ class _Context:
         stop, the network) resumes with a Range request if, and only if, the cloud still
         holds that same version; partials of other versions are dropped.
         """
-        if self.x.pause_downloads:
+        if self.run.downloads_paused:
             raise LowDiskSpace(rel_path, "downloads are paused: the local disk is nearly full")
         partial_rel = localfs.partial_rel_path(rel_path, version=remote.fingerprint_tag())
         partial = Path(os.path.join(self.root, partial_rel))
         folder = posixpath.dirname(rel_path)
         # Most folders hold no partial: looking for one costs a directory listing per file.
         offset = 0
-        if folder in self.x.partial_folders:
+        if folder in self.run.partial_folders:
             localfs.checked_parent(self.root, rel_path)
             localfs.remove_other_partials(partial)
             offset = _resumable_size(partial, remote.size)
@@ -455,10 +493,10 @@ class _Context:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
                 _unlink_quietly(partial)  # a partial must not keep the disk full
             else:
-                self.x.partial_folders.add(folder)
+                self.run.partial_folders.add(folder)
             raise
         except BaseException:
-            self.x.partial_folders.add(folder)  # kept for a resume
+            self.run.partial_folders.add(folder)  # kept for a resume
             raise
         return partial, writer.sha256(), st
 
@@ -469,7 +507,7 @@ class _Context:
             room = usage.free - reserve
             self.x.disk_room.measured(room - incoming)
             if room < incoming:
-                self.x.pause_downloads = True
+                self.run.pause_downloads()
                 raise LowDiskSpace(
                     rel_path,
                     f"downloads are paused: {incoming} more bytes would leave less than "
@@ -573,7 +611,7 @@ class _Context:
         rel_path = action.rel_path
         self._check_local(rel_path, action.expected)
         if action.expected.kind is Kind.DIR:
-            found = localfs.scan(self.root, {}, self.x.excludes, [rel_path])
+            found = localfs.scan(self.root, {}, self.excludes, [rel_path])
             expected = dict(action.subtree) | {rel_path: action.expected}
             if found.unreadable or _stats(found.entries) != _stats(expected):
                 raise Stale("the local folder holds more or other items than planned")
@@ -623,7 +661,7 @@ class _Context:
         fresh: dict[str, RemoteEntry] = {}
         if is_dir:
             fresh[dst] = RemoteEntry(Kind.DIR, item_id)
-            fresh.update(self.x.remote.listing_entries(item_id, dst, self.x.excludes).entries)
+            fresh.update(self.x.remote.listing_entries(item_id, dst, self.excludes).entries)
         else:
             fresh[dst] = remote_entry(client.get_file(item_id))
         self._rekey(src, dst, fresh, outcome)

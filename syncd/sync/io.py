@@ -162,7 +162,7 @@ class TokenBucket:
     """A bandwidth limit shared by every transfer in one direction; 0 means unlimited.
 
     `consume` is called from the transfer threads (in the client's progress callback) after
-    each chunk and sleeps just long enough to keep the average rate; `rate` may be changed
+    each chunk and sleeps just long enough to keep the average rate; `set_rate` may change it
     while transfers run.
     """
 
@@ -184,8 +184,8 @@ class TokenBucket:
     def rate(self) -> int:
         return self._rate
 
-    @rate.setter
-    def rate(self, value: int) -> None:
+    def set_rate(self, value: int) -> None:
+        """Change the limit, while transfers run too."""
         with self._lock:
             self._rate = max(0, value)
             self._tokens = 0.0

@@ -435,19 +435,36 @@ def temp_owner(name: str) -> str | None:
 class RemoteSide:
     """The pair's remote folder through one client: ids by path, composite operations."""
 
-    def __init__(self, client: CloudClient, root_path: str) -> None:
+    def __init__(
+        self,
+        client: CloudClient,
+        root_path: str,
+        *,
+        listing_cache: ListingCache | None = None,
+        remember_listings: bool = False,
+    ) -> None:
+        """`listing_cache`: the last listing's memo on disk, between runs. With
+        `remember_listings` (a daemon lists a big tree every minute, and nearly always gets
+        the same pages back) the last one is also kept in memory: unchanged pages are not
+        decoded again (costs a copy of the snapshot's index)."""
         self.client = client
         self.root_path = root_path
         self.root_id: str | None = None
         # Marks this pair's upload temporaries, so that the ones a killed process left can
-        # be told from another computer's uploads in flight (set by the engine).
+        # be told from another computer's uploads in flight (see `tag_temporaries`).
         self.temp_tag = ""
-        # A daemon lists a big tree every minute, and nearly always gets the same pages back:
-        # remembering them saves decoding them again (costs a copy of the snapshot's index).
-        self.remember_listings = False
+        self.remember_listings = remember_listings
         self._memo: ListingMemo | None = None
-        # The memo kept on disk between runs (set by whoever knows the state folder).
-        self.listing_cache: ListingCache | None = None
+        self.listing_cache = listing_cache
+
+    def tag_temporaries(self, tag: str) -> None:
+        """Name this pair's upload temporaries after `tag` (see `temp_name`)."""
+        self.temp_tag = tag
+
+    def use_root(self, root_id: str | None) -> None:
+        """Take `root_id` for the pair's folder (remembered from an earlier run; None: there
+        is no such folder yet, an empty remote side)."""
+        self.root_id = root_id
 
     def resolve_root(self, *, create: bool) -> str:
         """The id of the pair's remote folder; made when `create` (first sync only)."""
@@ -612,6 +629,11 @@ class RemoteSide:
         if name != new_name:
             item_id = rename(item_id, new_name).id
         return item_id
+
+    def delete_temporary(self, entry: RemoteEntry) -> None:
+        """Delete an upload temporary a killed run left (already gone: nothing to do)."""
+        with contextlib.suppress(NotFound):
+            self.client.delete_file(entry.id)
 
     def delete_file(self, expected: RemoteEntry) -> None:
         try:

@@ -1,15 +1,17 @@
-"""The gate between a plan and the world: refuse plans that look like an accident.
+"""The gates between a plan and the world: refuse what looks like an accident.
 
 A sync tool that reads "missing" as "deleted" wipes the other side when a disk is unmounted,
-a folder renamed, or a listing comes back empty. The root guard (in the engine) catches the
-missing root; this brake catches the rest by counting what a plan would delete.
+a folder renamed, or a listing comes back empty. The root guard catches the missing or
+replaced root; the mass-delete brake catches the rest by counting what a plan would delete.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from syncd.errors import NeedsUserError
+from syncd.errors import NeedsUserError, RootGuardError
+from syncd.sync import localfs
 from syncd.sync.model import BaseSnapshot, DeleteLocal, DeleteRemote, Kind, Plan
 
 
@@ -56,3 +58,43 @@ def check_mass_delete(plan: Plan, base: BaseSnapshot, *, max_percent: float) -> 
                 "that is what you want, run `syncd sync --allow-mass-delete`; if not, check "
                 "that the folders are mounted and in place."
             )
+
+
+def check_root(root: Path, marker: str | None, *, synced: bool, dry_run: bool) -> str | None:
+    """The local root must be the folder that was synced: present, holding the marker the
+    state remembers. Before the first sync (no `marker`), it is made and marked: returns
+    the new marker for the state to remember (None otherwise). Raises `RootGuardError`."""
+    if marker is None:
+        if synced:
+            raise RootGuardError(
+                f"state for {root} has no root marker; run `syncd reset` to rebuild it"
+            )
+        if dry_run:
+            return None
+        try:
+            root.mkdir(parents=False, exist_ok=True)
+        except FileNotFoundError:
+            raise RootGuardError(
+                f"cannot create the local folder {root}: its parent does not exist"
+            ) from None
+        except FileExistsError:
+            raise RootGuardError(
+                f"the local folder {root} is a file, not a folder: change `local` "
+                "in the configuration or move the file away"
+            ) from None
+        if not root.is_dir():
+            raise RootGuardError(f"the local folder {root} is not a folder")
+        return localfs.write_marker(root)
+    if not root.is_dir():
+        raise RootGuardError(
+            f"the local folder {root} is missing (or not a folder): nothing was "
+            "deleted in the cloud. Mount or restore it, or run `syncd reset` to start over."
+        )
+    found = localfs.read_marker(root)
+    if found != marker:
+        raise RootGuardError(
+            f"{root} is not the folder that was synced (its .syncd marker is "
+            f"{'missing' if found is None else 'different'}): nothing was deleted in the "
+            "cloud. Restore the folder, or run `syncd reset` to sync it from scratch."
+        )
+    return None

@@ -100,9 +100,9 @@ class SyncdPair:
         Returns the remote id of every item, by rel_path."""
         from syncd.compose import open_client, state_path
         from syncd.config import load_config
-        from syncd.store import Store
+        from syncd.store import MARKER_KEY, REMOTE_ROOT_ID_KEY, REMOTE_ROOT_KEY, Store
         from syncd.sync import localfs
-        from syncd.sync.engine import MARKER_KEY, PAGE_SIZE, REMOTE_ROOT_ID_KEY, REMOTE_ROOT_KEY
+        from syncd.sync.engine import PAGE_SIZE
         from syncd.sync.excludes import Excludes
         from syncd.sync.model import BaseEntry, Kind
         from syncd.sync.remote import RemoteSide

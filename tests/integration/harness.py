@@ -10,8 +10,10 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
 
@@ -20,10 +22,11 @@ import yaml
 from syncd.cloud.client import CloudClient
 from syncd.emulator import Emulator
 from syncd.store import Store
-from syncd.sync.engine import PairEngine, SyncReport
+from syncd.sync.engine import PairEngine
 from syncd.sync.localfs import PARTIAL_SUFFIX, STATE_DIR_NAME
 from syncd.sync.options import PairOptions, SyncOptions
 from syncd.sync.remote import RemoteSide
+from syncd.sync.report import Observers, SyncReport
 
 DIR = "<dir>"
 REMOTE_ROOT = "sync"
@@ -64,7 +67,14 @@ class Harness:
 
     # --- running -------------------------------------------------------------------------
 
-    def engine(self, store: Store) -> PairEngine:
+    def engine(
+        self,
+        store: Store,
+        *,
+        observers: Observers | None = None,
+        stop: threading.Event | None = None,
+        snapshot_scope: Callable[[], AbstractContextManager[object]] = nullcontext,
+    ) -> PairEngine:
         return PairEngine(
             self.pair,
             self.options,
@@ -76,6 +86,9 @@ class Harness:
             # waiting out the backoff.
             clock=lambda: time.time() + self.clock_offset,
             page_size=self.page_size,
+            observers=observers,
+            stop=stop,
+            snapshot_scope=snapshot_scope,
         )
 
     def sync(self, **kwargs: object) -> SyncReport:

@@ -21,6 +21,7 @@ from syncd.store import Store
 from syncd.sync import executor
 from syncd.sync.options import SyncOptions
 from syncd.sync.remote import RemoteSide
+from syncd.sync.report import Observers
 from tests.integration.harness import Harness
 
 # --- the local root -----------------------------------------------------------------------
@@ -45,7 +46,6 @@ def test_root_whose_parent_is_missing_is_refused(tmp_path, emulator, client) -> 
 
 
 def _engine_with_hook(h: Harness, store: Store, hook):  # type: ignore[no-untyped-def]
-    engine = h.engine(store)
     fired: list[str] = []
 
     def on_bytes(action, count):  # type: ignore[no-untyped-def]
@@ -53,8 +53,7 @@ def _engine_with_hook(h: Harness, store: Store, hook):  # type: ignore[no-untype
             fired.append(action.rel_path)
             hook(action.rel_path)
 
-    engine.executor.on_bytes = on_bytes
-    return engine
+    return h.engine(store, observers=Observers(progress=on_bytes))
 
 
 def test_file_growing_while_it_uploads_is_not_sent_torn(h: Harness) -> None:
@@ -126,9 +125,7 @@ def test_a_folder_swapped_for_a_symlink_before_its_download_gets_nothing_through
             os.symlink(outside, h.root / "d")
 
     with Store.open(h.db_path) as store:
-        engine = h.engine(store)
-        engine.executor.on_start = swap
-        report = engine.sync()
+        report = h.engine(store, observers=Observers(start=swap)).sync()
     assert list(outside.iterdir()) == []
     assert "d is not a folder (or a link)" in report.failures["d/f.txt"]
     assert h.remote_read("d/f.txt") == b"from the cloud"

@@ -39,9 +39,8 @@ def test_an_interrupted_download_resumes_with_a_range_request(h: Harness) -> Non
     with Store.open(h.db_path) as store:
         engine = h.engine(store)
         engine.prepare()
-        engine.scan_local()
-        engine.poll_remote()
-        remote = engine.remote["big.bin"]
+        engine.take_listing(engine.fetch_remote(), engine.views.generation)
+        remote = engine.views.remote["big.bin"]
     partial = localfs.partial_path(h.root, "big.bin", version=remote.fingerprint_tag())
     partial.write_bytes(data[::-1][:1_000_000])  # what a killed run left behind
     h.emulator.stats.reset()
@@ -256,7 +255,7 @@ def test_token_bucket_keeps_the_average_rate() -> None:
     for _ in range(10):
         bucket.consume(500)
     assert now[0] == pytest.approx(5.0, abs=0.01)  # 5000 B at 1000 B/s, from an empty bucket
-    bucket.rate = 0  # unlimited, at once
+    bucket.set_rate(0)  # unlimited, at once
     bucket.consume(10**9)
     assert now[0] == pytest.approx(5.0, abs=0.01)
 

@@ -21,11 +21,11 @@ from syncd.cli import main
 from syncd.cloud.errors import CloudUnavailable
 from syncd.cloud.models import RemoteFile
 from syncd.errors import RootGuardError
-from syncd.store import Store
+from syncd.store import MARKER_KEY, Store
 from syncd.sync import commits, localfs
-from syncd.sync.engine import MARKER_KEY
 from syncd.sync.model import Kind, RemoteEntry
 from syncd.sync.remote import TEMP_PREFIX, temp_owner
+from syncd.sync.report import Observers
 from syncd.sync.safety import MassDeleteError
 from tests.integration.harness import DIR, Harness
 
@@ -142,9 +142,8 @@ def test_a_same_size_cloud_edit_after_an_interrupted_upload_is_not_taken_for_our
     h.converge()
     h.write("a.txt", "ours")
     with Store.open(h.db_path) as store:
-        engine = h.engine(store)
-        engine.on_outcome = lambda outcome: engine.stop.set()  # stop after the upload
-        engine.sync()
+        stop = threading.Event()  # set after the upload
+        h.engine(store, stop=stop, observers=Observers(outcome=lambda _: stop.set())).sync()
     assert h.remote_read("a.txt") == b"ours"
     h.remote_write("a.txt", "them", when=LATER)  # another client, same size
     h.converge()
@@ -165,8 +164,8 @@ def test_a_look_alike_is_not_taken_for_a_move_after_a_stopped_run(h: Harness) ->
     h.emulator.move("sync/b.txt", "sync/d/c.txt")
     h.emulator.delete("sync/c.md")
     with Store.open(h.db_path) as store:
-        engine = h.engine(store)
-        engine.on_outcome = lambda outcome: engine.stop.set()  # stop after one action
+        stop = threading.Event()  # set after one action
+        engine = h.engine(store, stop=stop, observers=Observers(outcome=lambda _: stop.set()))
         engine.sync(allow_mass_delete=True)
     h.converge(allow_mass_delete=True)
     assert h.local_tree() == {"d": DIR, "d/keep.txt": b"keep", "d/c.txt": b"L2."}
@@ -333,9 +332,8 @@ def test_a_partial_download_of_a_version_gone_from_the_cloud_is_removed(h: Harne
     h.converge()
     h.remote_write("d/new.bin", b"n" * 5000)
     with Store.open(h.db_path) as store:
-        engine = h.engine(store)
-        engine.executor.on_start = lambda action: engine.stop.set()  # stop as it starts
-        engine.sync()
+        stop = threading.Event()  # set as the download starts
+        h.engine(store, stop=stop, observers=Observers(start=lambda _: stop.set())).sync()
     assert list((h.root / "d").glob(".new.bin.*.syncd-partial"))  # kept, to resume
     h.emulator.delete("sync/d/new.bin")
     h.converge()  # the harness fails on any partial left behind

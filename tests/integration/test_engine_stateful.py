@@ -67,10 +67,11 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from hypothesis import HealthCheck, note, settings
@@ -85,6 +86,7 @@ from syncd.sync.executor import Outcome
 from syncd.sync.localfs import PARTIAL_SUFFIX
 from syncd.sync.options import SyncOptions
 from syncd.sync.remote import TEMP_PREFIX
+from syncd.sync.report import Observers
 from tests.cloud.helpers import make_settings, seed_token
 from tests.integration.harness import DIR, REMOTE_ROOT, Harness, read_local_tree
 
@@ -197,10 +199,10 @@ class SyncMachine(RuleBasedStateMachine):
         """The local tree, leaving out the partial downloads an interrupted sync may keep."""
         return read_local_tree(self.h.root)[0]
 
-    def _open_engine(self) -> PairEngine:
+    def _open_engine(self, **kwargs: Any) -> PairEngine:
         self._close_engine()
         self.store = Store.open(self.h.db_path)
-        self.engine = self.h.engine(self.store)
+        self.engine = self.h.engine(self.store, **kwargs)
         return self.engine
 
     def _close_engine(self) -> None:
@@ -396,16 +398,16 @@ class SyncMachine(RuleBasedStateMachine):
         """Stop a sync after `after` actions, as SIGTERM does, then sync to the end."""
         local, remote = self._local_tree(), self.h.remote_tree()
         expected = self._expectations(local, remote)
-        engine = self._open_engine()
+        stop = threading.Event()
         done = 0
 
         def count(outcome: Outcome) -> None:
             nonlocal done
             done += 1
             if done >= after:
-                engine.stop.set()
+                stop.set()
 
-        engine.on_outcome = count
+        engine = self._open_engine(stop=stop, observers=Observers(outcome=count))
         report = engine.sync(allow_mass_delete=True)
         self._close_engine()  # a stopped engine is done
         assert not report.failures and report.offline is None, explain(

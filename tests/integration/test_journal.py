@@ -155,8 +155,10 @@ def test_the_journal_tells_the_story_in_human_paths(emu: Emulator, tmp_path: Pat
         text,
         re.M,
     ), text
-    assert re.search(r"^<6>syncd\.daemon: docs: uploaded both\.txt \(4 B\)$", text, re.M), text
-    assert re.search(r"^<6>syncd\.daemon: docs: pass done: .*; \d+\.\d s$", text, re.M), text
+    assert re.search(r"^<6>syncd\.sync\.runner: docs: uploaded both\.txt \(4 B\)$", text, re.M), (
+        text
+    )
+    assert re.search(r"^<6>syncd\.sync\.runner: docs: pass done: .*; \d+\.\d s$", text, re.M), text
     assert ID_PREFIX not in text  # no cloud id in any line
     assert ".syncd-upload-" not in text  # nor a hidden temporary's name
     assert all(re.match(r"<[0-7]>", line) for line in journal.lines), journal.lines

@@ -18,6 +18,7 @@ from syncd.cli import main, sync_cmd
 from syncd.cli.process import snapshots_for_the_process
 from syncd.pairlock import PairLock
 from syncd.store import Store
+from syncd.sync.engine import PairEngine
 from tests.integration.harness import Harness
 
 
@@ -189,16 +190,17 @@ def test_the_engine_loads_and_scans_inside_its_snapshot_scope(h: Harness) -> Non
     h.converge()
     seen: list[tuple[set[str], set[str], set[str]]] = []
 
+    engines: list[PairEngine] = []
+
+    @contextlib.contextmanager
+    def scope() -> Iterator[None]:
+        views = engines[0].views
+        seen.append((set(views.base), set(views.local), set(views.remote)))
+        yield
+        seen.append((set(views.base), set(views.local), set(views.remote)))
+
     with Store.open(h.db_path) as store:
-        engine = h.engine(store)
-
-        @contextlib.contextmanager
-        def scope() -> Iterator[None]:
-            seen.append((set(engine.base), set(engine.local), set(engine.remote)))
-            yield
-            seen.append((set(engine.base), set(engine.local), set(engine.remote)))
-
-        engine.snapshot_scope = scope
-        assert engine.sync().ok
+        engines.append(h.engine(store, snapshot_scope=scope))
+        assert engines[0].sync().ok
     both = {"here.txt", "there.txt"}
     assert seen == [(set(), set(), set()), (both, both, both)]

@@ -213,7 +213,13 @@ def test_each_start_checks_again_what_the_disk_holds_now(tmp_path: Path) -> None
     ):
         pass
     with pytest.raises(ConfigError, match="overlaps pair 'p0'"):  # the daemon's pairs
-        compose.make_engine(config, config.pairs[0], None, None)  # type: ignore[arg-type]
+        compose.make_engine(
+            config,
+            config.pairs[0],
+            None,  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]
+            limits=compose.make_limits(config),
+        )
     assert not (tmp_path / "state").exists()  # refused before any state was made
 
 
