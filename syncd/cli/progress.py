@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import click
 
+from syncd.activity import transfer_size
 from syncd.sync.engine import action_name
 from syncd.sync.executor import Outcome
 
@@ -49,14 +50,6 @@ def describe(action: Action) -> str:
     if isinstance(action, Download):
         return f"{name:<13} {action.rel_path} ({action.remote.size} B)"
     return f"{name:<13} {action.rel_path}"
-
-
-def transfer_size(action: Action) -> int:
-    if isinstance(action, Upload):
-        return action.local.size
-    if isinstance(action, Download | Conflict):
-        return action.remote.size
-    return 0
 
 
 class Display(Protocol):
