@@ -9,6 +9,7 @@ sends only while every engine thread shows a fresh heartbeat: a hung engine is r
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import random
 import signal
@@ -18,11 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 
+from syncd.activity import Activity, PairActivity
 from syncd.cloud.client import CloudClient
 from syncd.config import Config, PairConfig
-from syncd.controls import read_limits
+from syncd.controls import limits_in_force
 from syncd.errors import EXIT_NEEDS_USER, EXIT_OK, NeedsUserError, SyncdError, TransientError
 from syncd.pairlock import PairLock
+from syncd.pausing import paused_pairs
 from syncd.sdnotify import Notifier
 from syncd.status import (
     ERROR,
@@ -33,7 +36,6 @@ from syncd.status import (
     SYNCING,
     DaemonStatus,
     PairStatus,
-    is_paused,
     overall,
     remove_pid,
     write_pid,
@@ -42,7 +44,7 @@ from syncd.status import (
 from syncd.store import Store
 from syncd.sync.engine import PairEngine, SyncReport
 from syncd.sync.executor import Limits, Outcome
-from syncd.sync.model import Conflict, Download, Plan, Upload
+from syncd.sync.model import Action, Conflict, Download, Plan, Upload
 from syncd.sync.remote import RemoteScan
 from syncd.sync.watcher import FULL_RESCAN, Watcher
 
@@ -67,6 +69,7 @@ class PairRunner:
         paused: Callable[[], bool],
         clock: Callable[[], float] = time.monotonic,
         watcher_factory: Callable[[PairRunner], Watcher] | None = None,
+        activity: PairActivity | None = None,
     ) -> None:
         self.engine = engine
         # It lists the cloud every poll interval: unchanged pages are not decoded again.
@@ -80,6 +83,8 @@ class PairRunner:
             local_root=str(engine.pair.local_root), remote_root=engine.pair.remote_root
         )
         self.heartbeat = clock()
+        # What the dashboard shows of this pair (fed from the hooks below).
+        self.activity = activity or Activity().pair(self.name)
         self.needs_user: NeedsUserError | None = None
         self.started = threading.Event()
         self._wake = threading.Event()
@@ -100,7 +105,8 @@ class PairRunner:
         )
         engine.on_outcome = self._on_outcome
         engine.on_plan = self._on_plan
-        engine.executor.on_bytes = lambda _action, _count: self._beat()
+        engine.executor.on_start = self._on_start
+        engine.executor.on_bytes = self._on_bytes
 
     # --- inputs (any thread) -------------------------------------------------------------
 
@@ -146,6 +152,7 @@ class PairRunner:
             log.error("%s: %s", self.name, exc)
             self.needs_user = exc
             self._set(ERROR, str(exc))
+            self.activity.attention(str(exc))
         except Exception as exc:  # keep the message in the status, then let systemd act
             log.exception("%s: engine stopped", self.name)
             self._set(ERROR, f"engine stopped: {exc!r}")
@@ -243,10 +250,16 @@ class PairRunner:
                 raise
             # The brake: keep running (other paths may be fine later), report it loudly.
             self._set(ERROR, str(exc))
+            self.activity.attention(str(exc))
             log.error("%s: %s", self.name, exc)
             return
         finally:
             self.status.pending_uploads = self.status.pending_downloads = 0
+            self.activity.idle()
+        if self.paused():
+            # Paused in the middle of the pass: it stopped short, so it is not "in sync".
+            self._set(PAUSED, "paused by the user")
+            return
         if report.offline:
             self._set(OFFLINE, report.offline)
             self.want_poll.set()
@@ -255,10 +268,12 @@ class PairRunner:
             self._set(ERROR, report.downloads_paused or report.uploads_paused or "")
             return
         self.status.last_sync = engine.mark_synced()
+        self.activity.attention(None)
         failed = len(report.failures)
         self._set(IDLE, f"{failed} items failed; retried later" if failed else "")
 
     def _on_plan(self, plan: Plan) -> None:
+        self.activity.plan(plan)
         self.status.pending_uploads = len([a for a in plan.actions if isinstance(a, Upload)])
         self.status.pending_downloads = len(
             [a for a in plan.actions if isinstance(a, Download | Conflict)]
@@ -266,10 +281,26 @@ class PairRunner:
 
     def _on_outcome(self, outcome: Outcome) -> None:
         self._beat()
+        self.activity.done(outcome)
+        self._hold_if_paused()
         if isinstance(outcome.action, Upload) and self.status.pending_uploads:
             self.status.pending_uploads -= 1
         elif isinstance(outcome.action, Download | Conflict) and self.status.pending_downloads:
             self.status.pending_downloads -= 1
+
+    def _on_start(self, action: Action) -> None:
+        self._hold_if_paused()
+        self.activity.start(action)
+
+    def _on_bytes(self, action: Action, count: int) -> None:
+        self._beat()
+        self._hold_if_paused()
+        self.activity.advance(action, count)
+
+    def _hold_if_paused(self) -> None:
+        # A pause that came between two passes, or between two actions, stops this run too.
+        if self.paused():
+            self.engine.executor.stop_run.set()
 
     def join(self, timeout: float) -> None:
         self.thread.join(timeout)
@@ -357,6 +388,7 @@ class Daemon:
         notifier: Notifier | None = None,
         install_signals: bool = True,
         engine_factory: Callable[[PairConfig, Store, threading.Event, Limits], PairEngine],
+        activity: Activity | None = None,
     ) -> None:
         self.config = config
         self.client = client
@@ -366,7 +398,9 @@ class Daemon:
         self.stop = threading.Event()
         self.limits = Limits()
         self._apply_limits()
-        self._paused = is_paused(config.state_dir)
+        # What the dashboard reads: the daemon's status, each pair's transfers and actions.
+        self.activity = activity or Activity()
+        self._paused = paused_pairs(config.state_dir, [p.name for p in config.pairs])
         self._pairs: list[_Pair] = []
         self._locks: list[PairLock] = []
         self._last_written: dict[str, object] | None = None
@@ -381,17 +415,31 @@ class Daemon:
 
     def _apply_limits(self) -> None:
         """Bandwidth from the config, unless `syncd limit` set other values for this run."""
-        override = read_limits(self.config.state_dir)
-        self.limits.up.rate = override.get("upload_limit", self.config.sync.upload_limit)
-        self.limits.down.rate = override.get("download_limit", self.config.sync.download_limit)
+        limits = limits_in_force(self.config)
+        self.limits.up.rate = limits["upload_limit"]
+        self.limits.down.rate = limits["download_limit"]
 
     def _on_control(self, _signum: int, _frame: FrameType | None) -> None:
+        self.reload_controls()
+
+    def reload_controls(self) -> None:
+        """Take up the limits and pauses that `syncd limit`/`pause` or the dashboard wrote."""
         self._apply_limits()
-        self._paused = is_paused(self.config.state_dir)
+        self._paused = paused_pairs(self.config.state_dir, [p.name for p in self.config.pairs])
         for pair in self._pairs:
-            if self._paused:
+            if pair.config.name in self._paused:
                 pair.runner.engine.executor.stop_run.set()
             pair.runner.wake()
+
+    def rescan(self, pair_name: str | None = None) -> None:
+        """Scan the local folder and list the cloud now (one pair, or all)."""
+        for pair in self._pairs:
+            if pair_name in (None, pair.config.name):
+                pair.runner.hint(FULL_RESCAN)
+                pair.runner.want_poll.set()
+
+    def _is_paused(self, pair_name: str) -> bool:
+        return pair_name in self._paused
 
     def _install(self) -> None:
         signal.signal(signal.SIGTERM, self._on_stop)
@@ -427,7 +475,8 @@ class Daemon:
                 engine,
                 debounce_s=self.config.sync.debounce_s,
                 full_rescan_s=self.config.sync.full_rescan_interval_s,
-                paused=lambda: self._paused,
+                paused=functools.partial(self._is_paused, pair_config.name),
+                activity=self.activity.pair(pair_config.name),
             )
             poller = Poller(runner, self.config.sync.poll_interval_s, self.stop)
             self._pairs.append(_Pair(pair_config, store, runner, poller))
@@ -457,12 +506,15 @@ class Daemon:
 
     def _publish(self) -> None:
         pairs = {pair.config.name: pair.runner.status for pair in self._pairs}
-        state = PAUSED if self._paused else overall([p.state for p in pairs.values()])
+        everything_paused = self._paused == pairs.keys()
+        state = PAUSED if everything_paused else overall([p.state for p in pairs.values()])
         self._refresh_free_space()
         status = DaemonStatus(
             pid=_pid(), state=state, updated=time.time(), free_space=self._free_space, pairs=pairs
         )
         snapshot = status.to_json()
+        limits = {"upload_limit": self.limits.up.rate, "download_limit": self.limits.down.rate}
+        self.activity.publish(snapshot, limits)
         comparable = {k: v for k, v in snapshot.items() if k != "updated"}
         if comparable == self._last_written:
             return

@@ -24,6 +24,8 @@ config_option = click.option(
     help="Config file (default: $XDG_CONFIG_HOME/syncd/config.yaml).",
 )
 
+pair_option = click.option("--pair", "pair_name", help="The folder pair (if there are several).")
+
 
 def load(config_path: Path | None) -> Config:
     """Load the config; a bad one raises `ConfigError`, which `handle_errors` turns into exit 2."""
@@ -42,6 +44,22 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise SystemExit(exc.exit_code) from None
 
     return wrapper
+
+
+def wake_daemon(config: Config) -> int | None:
+    """Have the running daemon take up what a command changed; its pid, or None if none runs."""
+    import os
+    import signal
+
+    from syncd.status import running_pid
+
+    pid = running_pid(config.state_dir)
+    if pid is not None:
+        try:
+            os.kill(pid, signal.SIGUSR1)
+        except OSError:
+            return None
+    return pid
 
 
 def echo_json(value: Any) -> None:

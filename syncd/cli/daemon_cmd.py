@@ -12,12 +12,14 @@ from typing import Any
 
 import click
 
+from syncd import controls
 from syncd.cli.common import (
     config_option,
     echo_json,
     handle_errors,
     load,
     transfer_options,
+    wake_daemon,
     with_overrides,
 )
 from syncd.cli.process import settle_heap
@@ -26,7 +28,7 @@ from syncd.config import Config
 from syncd.errors import EXIT_OK, ConfigError, StateError
 from syncd.logs import setup_logging
 from syncd.pairlock import PairLock
-from syncd.status import read_status, set_paused
+from syncd.status import read_status
 from syncd.store import Store
 
 
@@ -194,22 +196,28 @@ def status(config_path: Path | None, as_json: bool) -> None:
 
 @click.command("pause")
 @config_option
+@click.option("--pair", "pair_name", help="Only this folder pair (default: all of them).")
 @handle_errors
-def pause(config_path: Path | None) -> None:
+def pause(config_path: Path | None, pair_name: str | None) -> None:
     """Pause syncing in the running daemon (transfers in progress stop)."""
     config = load(config_path)
-    pid = set_paused(config.state_dir, True)
-    click.echo("paused" if pid else "paused (the daemon is not running; it starts paused)")
+    controls.pause(config, True, pair_name)
+    pid = wake_daemon(config)
+    done = f"paused {pair_name}" if pair_name else "paused"
+    click.echo(done if pid else f"{done} (the daemon is not running; it starts paused)")
 
 
 @click.command("resume")
 @config_option
+@click.option("--pair", "pair_name", help="Only this folder pair (default: all of them).")
 @handle_errors
-def resume(config_path: Path | None) -> None:
+def resume(config_path: Path | None, pair_name: str | None) -> None:
     """Resume syncing in the running daemon."""
     config = load(config_path)
-    pid = set_paused(config.state_dir, False)
-    click.echo("resumed" if pid else "resumed (the daemon is not running)")
+    controls.pause(config, False, pair_name)
+    pid = wake_daemon(config)
+    done = f"resumed {pair_name}" if pair_name else "resumed"
+    click.echo(done if pid else f"{done} (the daemon is not running)")
     raise SystemExit(EXIT_OK)
 
 

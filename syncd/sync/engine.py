@@ -575,7 +575,8 @@ class PairEngine:
             if self.on_plan is not None:
                 self.on_plan(plan)
             progressed = self.apply(plan, report, allow_mass_delete=allow_mass_delete)
-            if report.offline or not progressed:
+            # Halted from outside (the daemon pauses the pair): plan nothing more either.
+            if report.offline or not progressed or self.executor.stop_run.is_set():
                 return
 
     def sweep_temporaries(self) -> None:
