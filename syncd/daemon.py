@@ -506,8 +506,9 @@ class Daemon:
 
     def _publish(self) -> None:
         pairs = {pair.config.name: pair.runner.status for pair in self._pairs}
-        everything_paused = self._paused == pairs.keys()
-        state = PAUSED if everything_paused else overall([p.state for p in pairs.values()])
+        # A pair paused on its own does not make syncd as a whole "paused"; all of them do.
+        active = [p.state for name, p in pairs.items() if name not in self._paused]
+        state = overall(active) if active else PAUSED
         self._refresh_free_space()
         status = DaemonStatus(
             pid=_pid(), state=state, updated=time.time(), free_space=self._free_space, pairs=pairs
