@@ -62,6 +62,13 @@ def wake_daemon(config: Config) -> int | None:
     return pid
 
 
+def open_browser(url: str) -> bool:
+    import webbrowser
+
+    # Looked up at call time so tests (and odd platforms) can replace webbrowser.open.
+    return bool(webbrowser.open(url))
+
+
 def echo_json(value: Any) -> None:
     import json
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 import time
+from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,11 +28,14 @@ from syncd.cli.common import (
 from syncd.cli.process import settle_heap
 from syncd.compose import make_engine, open_client, state_path
 from syncd.config import Config
-from syncd.errors import EXIT_OK, ConfigError, StateError
+from syncd.details import pair_details
+from syncd.errors import EXIT_OK, ConfigError
 from syncd.logs import setup_logging
 from syncd.pairlock import PairLock
 from syncd.status import read_status
-from syncd.store import Store
+
+if TYPE_CHECKING:
+    from syncd.daemon import Daemon
 
 
 def _require_pairs(config: Config) -> None:
@@ -44,12 +50,14 @@ def _require_pairs(config: Config) -> None:
 @config_option
 @click.option("-v", "--verbose", count=True, help="More log detail (-vv: HTTP too).")
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), help="Also log here.")
+@click.option("--web", is_flag=True, help="Serve the dashboard for this run (see `syncd web`).")
 @transfer_options
 @handle_errors
 def run(
     config_path: Path | None,
     verbose: int,
     log_file: Path | None,
+    web: bool,
     upload_limit: str | None,
     download_limit: str | None,
     transfers: int | None,
@@ -59,6 +67,8 @@ def run(
 
     settle_heap()
     config = with_overrides(load(config_path), upload_limit, download_limit, transfers)
+    if web:
+        config = replace(config, web=replace(config.web, enabled=True))
     setup_logging(
         verbose=verbose,
         level=config.logging.level,
@@ -73,8 +83,19 @@ def run(
         def engine_factory(pair, store, stop, limits):  # type: ignore[no-untyped-def]
             return make_engine(config, pair, store, client, stop=stop, limits=limits)
 
-        code = Daemon(config, client, engine_factory=engine_factory).run()
+        daemon = Daemon(config, client, engine_factory=engine_factory)
+        with _dashboard(config, daemon):
+            code = daemon.run()
     _exit_promptly(code)
+
+
+def _dashboard(config: Config, daemon: Daemon) -> AbstractContextManager[object]:
+    if not config.web.enabled:
+        return contextlib.nullcontext()
+    # Imported only when asked for: a daemon without the page pays nothing for it.
+    from syncd.web.server import serving
+
+    return serving(config, daemon)
 
 
 def _exit_promptly(code: int) -> None:
@@ -107,32 +128,25 @@ def _human(size: int | None) -> str:
 def _pair_details(config: Config) -> dict[str, dict[str, Any]]:
     details: dict[str, dict[str, Any]] = {}
     for pair in config.pairs:
+        found = pair_details(config, pair)
         info: dict[str, Any] = {
             "local": str(pair.local_root),
             "remote": pair.remote_root,
-            "errors": [],
-            "conflicts": [],
-            "last_sync": None,
+            "last_sync": found.last_sync,
+            "errors": [
+                {
+                    "path": f.rel_path,
+                    "action": f.action,
+                    "message": f.message,
+                    "attempts": f.attempts,
+                    "retry_at": f.retry_at,
+                }
+                for f in found.failures
+            ],
+            "conflicts": [c.rel_path for c in found.conflicts],
         }
-        try:
-            with Store.open(state_path(config, pair), readonly=True) as store:
-                raw = store.get_meta("last_sync")
-                info["last_sync"] = float(raw) if raw else None
-                info["errors"] = [
-                    {
-                        "path": f.rel_path,
-                        "action": f.action,
-                        "message": f.message,
-                        "attempts": f.attempts,
-                        "retry_at": f.retry_at,
-                    }
-                    for f in store.failures()
-                ]
-                info["conflicts"] = [
-                    c.rel_path for c in store.conflicts() if (pair.local_root / c.rel_path).exists()
-                ]
-        except StateError as exc:
-            info["state_problem"] = str(exc)
+        if found.problem is not None:
+            info["state_problem"] = found.problem
         details[pair.name] = info
     return details
 
