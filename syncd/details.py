@@ -23,6 +23,17 @@ class PairDetails:
     problem: str | None = None  # why the store could not be read
 
 
+def failure_json(failure: PathFailure) -> dict[str, object]:
+    """A failed path as `syncd status --json` and the dashboard show it."""
+    return {
+        "path": failure.rel_path,
+        "action": failure.action,
+        "message": failure.message,
+        "attempts": failure.attempts,
+        "retry_at": failure.retry_at,
+    }
+
+
 def pair_details(config: Config, pair: PairConfig) -> PairDetails:
     try:
         with Store.open(default_state_path(config.state_dir, pair.name), readonly=True) as store:

@@ -28,7 +28,7 @@ from syncd.cli.common import (
 from syncd.cli.process import settle_heap
 from syncd.compose import make_engine, open_client, state_path
 from syncd.config import Config
-from syncd.details import pair_details
+from syncd.details import failure_json, pair_details
 from syncd.errors import EXIT_OK, ConfigError
 from syncd.logs import setup_logging
 from syncd.pairlock import PairLock
@@ -133,16 +133,7 @@ def _pair_details(config: Config) -> dict[str, dict[str, Any]]:
             "local": str(pair.local_root),
             "remote": pair.remote_root,
             "last_sync": found.last_sync,
-            "errors": [
-                {
-                    "path": f.rel_path,
-                    "action": f.action,
-                    "message": f.message,
-                    "attempts": f.attempts,
-                    "retry_at": f.retry_at,
-                }
-                for f in found.failures
-            ],
+            "errors": [failure_json(f) for f in found.failures],
             "conflicts": [c.rel_path for c in found.conflicts],
         }
         if found.problem is not None:

@@ -27,19 +27,19 @@ class ActionError(Exception):
         self.status = status
 
 
-def _text(body: Mapping[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ActionError(f"{key!r} is missing (a non-empty string)")
-    return value
-
-
 def _optional_text(body: Mapping[str, Any], key: str) -> str | None:
     value = body.get(key)
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise ActionError(f"{key!r} must be a string")
+    return value
+
+
+def _text(body: Mapping[str, Any], key: str) -> str:
+    value = _optional_text(body, key)
+    if value is None or not value.strip():
+        raise ActionError(f"{key!r} is missing (a non-empty string)")
     return value
 
 

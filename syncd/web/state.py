@@ -15,7 +15,7 @@ from syncd import __version__
 from syncd.activity import ActivitySnapshot, PairView
 from syncd.config import Config, PairConfig
 from syncd.controls import trashed_items
-from syncd.details import PairDetails, pair_details
+from syncd.details import PairDetails, failure_json, pair_details
 from syncd.status import ERROR, IDLE, OFFLINE, PAUSED, STARTING, SYNCING
 
 NEEDS_YOU = "needs-you"
@@ -140,16 +140,7 @@ def _pair(
         "transfers": [asdict(t) for t in view.transfers],
         "queue": [asdict(q) for q in view.queue],
         "queued": view.queued,
-        "errors": [
-            {
-                "path": f.rel_path,
-                "action": f.action,
-                "message": f.message,
-                "attempts": f.attempts,
-                "retry_at": f.retry_at,
-            }
-            for f in details.failures
-        ],
+        "errors": [failure_json(f) for f in details.failures],
         "conflicts": [
             {
                 "copy": c.rel_path,
