@@ -1,4 +1,4 @@
-"""A real `syncd run --web` against the emulator, as the browser tests drive it."""
+"""A real `syncd run` (with or without its dashboard) against the emulator, in a subprocess."""
 
 from __future__ import annotations
 
@@ -27,18 +27,27 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout: float = DEADLINE
 
 
 class DaemonProcess:
-    """`syncd run --web` on pairs `<home>/<name>` <-> cloud `/sync-<name>` (app folder)."""
+    """`syncd run [--web]` on pairs `<home>/<name>` <-> cloud `/sync-<name>` (app folder),
+    polling every second unless `sync` says otherwise."""
 
     def __init__(
-        self, emu: Emulator, home: Path, pairs: tuple[str, ...], sync: dict[str, str]
+        self,
+        emu: Emulator,
+        home: Path,
+        pairs: tuple[str, ...],
+        sync: dict[str, str] | None = None,
+        *,
+        web: bool = True,
     ) -> None:
         self.emu = emu
         self.home = home
         self.pairs = pairs
+        self.web = web
         self.config = home / "config.yaml"
         self.log = home / "daemon.log"
         token_file = home / "state" / "token.json"
         seed_token(emu, token_file)
+        sync = {"poll_interval": "1", "debounce": "0.2", **(sync or {})}
         settings = "".join(f"  {key}: {value}\n" for key, value in sync.items())
         listed = "".join(
             f"  - {{name: {name}, local: {home / name}, remote: /sync-{name}}}\n" for name in pairs
@@ -48,9 +57,8 @@ class DaemonProcess:
             f"  token_url: {emu.token_url}\n  client_id: syncd-emulator\n"
             f"  client_secret: syncd-emulator-secret\n  token_file: {token_file}\n"
             f"state_dir: {home / 'state'}\n"
-            f"sync:\n  poll_interval: 1\n  debounce: 0.2\n{settings}"
-            f"pairs:\n{listed}"
-            'web:\n  listen: "127.0.0.1:0"\n',
+            f"sync:\n{settings}"
+            f"pairs:\n{listed}" + ('web:\n  listen: "127.0.0.1:0"\n' if web else ""),
             encoding="utf-8",
         )
         self.proc: subprocess.Popen[bytes] | None = None
@@ -64,15 +72,18 @@ class DaemonProcess:
         environ = {
             k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "JOURNAL_STREAM")
         }
+        command = [sys.executable, "-m", "syncd", "run", "--config", str(self.config)]
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "syncd", "run", "--web", "--config", str(self.config)],
+                command + (["--web"] if self.web else []),
                 env=environ,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        wait_for(lambda: self._alive() and (self.home / "state" / "web.json").exists(), "the page")
-        self.url = self.syncd("web", "--no-browser").stdout.strip()
+        ready = self.home / "state" / ("web.json" if self.web else "daemon.pid")
+        wait_for(lambda: self._alive() and ready.exists(), "the daemon to start")
+        if self.web:
+            self.url = self.syncd("web", "--no-browser").stdout.strip()
 
     def _alive(self) -> bool:
         assert self.proc is not None

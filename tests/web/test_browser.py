@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from syncd.emulator import Emulator
-from tests.web.daemon_proc import DEADLINE_S, DaemonProcess, wait_for
+from tests.daemon_proc import DEADLINE_S, DaemonProcess, wait_for
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Locator, Page
@@ -229,6 +229,19 @@ def test_pause_stops_transfers_and_resume_with_a_new_limit_finishes_them(
         assert (daemon.local("docs") / "large.bin").stat().st_size == size
         # It resumed from where the pause left it.
         assert daemon.emu.stats.snapshot().bytes_downloaded < 2 * size
+
+
+def test_rescan_lists_the_cloud_now(page: Page, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    # Polls 10 minutes apart: without the button, the cloud's edit would wait that long.
+    with _daemon(tmp_path, "docs", poll_interval="10m") as daemon:
+        card = _open(page, daemon)
+        daemon.emu.put_file("sync-docs/agenda.txt", b"monday", created=LATER)
+        card.get_by_role("button", name="Rescan docs").click()
+        expect(page.locator("#notice")).to_have_text("rescanning docs")
+        expect(_recent(page).first).to_contain_text("agenda.txt")
+        assert (daemon.local("docs") / "agenda.txt").read_bytes() == b"monday"
 
 
 def test_without_the_token_401_and_with_a_foreign_host_421(
