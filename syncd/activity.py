@@ -14,10 +14,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from syncd.sync.engine import action_name
+from syncd.sync.engine import action_name, outcome_name
 from syncd.sync.executor import Cancelled, Outcome
 from syncd.sync.model import (
     Action,
@@ -129,7 +129,6 @@ class ActivitySnapshot:
     pairs: dict[str, PairView]
     recent: tuple[ActionView, ...]  # newest first
     status: dict[str, Any] | None  # the daemon's last published `DaemonStatus.to_json()`
-    limits: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -154,17 +153,15 @@ class Activity:
         self.recent: deque[ActionView] = deque(maxlen=RECENT)
         self._pairs: dict[str, PairActivity] = {}
         self._status: dict[str, Any] | None = None
-        self._limits: dict[str, int] = {}
 
     def pair(self, name: str) -> PairActivity:
         with self.lock:
             return self._pairs.setdefault(name, PairActivity(self, name))
 
-    def publish(self, status: dict[str, Any], limits: dict[str, int]) -> None:
-        """The daemon's status and the limits in force, as it last published them."""
+    def publish(self, status: dict[str, Any]) -> None:
+        """The daemon's status (with the limits in force), as it last published it."""
         with self.lock:
             self._status = status
-            self._limits = dict(limits)
 
     def snapshot(self) -> ActivitySnapshot:
         now = self.clock()
@@ -173,7 +170,6 @@ class Activity:
                 pairs={name: pair.view(now) for name, pair in self._pairs.items()},
                 recent=tuple(reversed(self.recent)),
                 status=self._status,
-                limits=dict(self._limits),
             )
 
 
@@ -244,7 +240,7 @@ class PairActivity:
         return ActionView(
             at=self._activity.wall(),
             pair=self.name,
-            action=action_name(action),
+            action=outcome_name(outcome),
             rel_path=action.dst if isinstance(action, MoveLocal | MoveRemote) else action.rel_path,
             size=transfer_size(action),
             source=action.src if isinstance(action, MoveLocal | MoveRemote) else None,

@@ -6,6 +6,8 @@ their dependencies as arguments and never reach for globals.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -25,6 +27,18 @@ from syncd.sync.remote import ListingCache, RemoteSide
 
 def state_path(config: Config, pair: PairConfig) -> Path:
     return config.state_dir / "pairs" / pair.name / "state.db"
+
+
+def control_dir(config: Config) -> Path:
+    """Where the daemon of this config keeps its pid, status and control files (pause flag,
+    limits): apart from any other config's, even with the same `state_dir`. Named after the
+    config file (its name, and a digest of its resolved path)."""
+    if config.source is None:
+        return config.state_dir / "daemons" / "default"
+    resolved = str(config.source.resolve())
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", config.source.stem) or "config"
+    digest = hashlib.sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+    return config.state_dir / "daemons" / f"{stem}-{digest}"
 
 
 def open_client(config: Config) -> CloudClient:
@@ -71,5 +85,21 @@ def make_engine(
         config.sync,
         store,
         remote,
+        private_paths=private_paths(config, store.path),
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+def private_paths(config: Config, state_db: Path) -> list[Path]:
+    """Where syncd keeps its own files: never to be synced, even if a root holds them (the
+    config refuses such a root; this is the second wall)."""
+    paths = [config.state_dir, state_db.parent, config.cloud.token_file]
+    if config.source is not None:
+        paths.append(config.source)
+    log_file = config.logging.file
+    if log_file is not None:
+        paths.append(log_file)
+        # Its rotated copies too (`syncd.log.1`, ...), as many as it may keep.
+        count = max(config.logging.backups, 9)
+        paths.extend(log_file.with_name(f"{log_file.name}.{n}") for n in range(1, count + 1))
+    return paths

@@ -217,9 +217,10 @@ def clear_limits(state_dir: Path) -> None:
     (state_dir / LIMITS_FILE).unlink(missing_ok=True)
 
 
-def limits_in_force(config: Config) -> dict[str, int]:
-    """The config's limits, unless `syncd limit` (or the dashboard) set others for this run."""
-    override = read_limits(config.state_dir)
+def limits_in_force(config: Config, control: Path) -> dict[str, int]:
+    """The config's limits, unless `syncd limit` (or the dashboard) set others for the daemon
+    whose control folder is `control`."""
+    override = read_limits(control)
     return {
         "upload_limit": override.get("upload_limit", config.sync.upload_limit),
         "download_limit": override.get("download_limit", config.sync.download_limit),
@@ -229,9 +230,10 @@ def limits_in_force(config: Config) -> dict[str, int]:
 # --- pausing ------------------------------------------------------------------------------
 
 
-def pause(config: Config, paused: bool, pair_name: str | None = None) -> None:
-    """Pause or resume every pair, or the one named (which must exist)."""
+def pause(config: Config, control: Path, paused: bool, pair_name: str | None = None) -> None:
+    """Pause or resume every pair of the daemon whose control folder is `control`, or the
+    one named (which must exist)."""
     if pair_name is not None:
         config.pair(pair_name)
     names = [pair.name for pair in config.pairs]
-    pausing.set_paused(config.state_dir, names, paused, pair=pair_name)
+    pausing.set_paused(control, names, paused, pair=pair_name)

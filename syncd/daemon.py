@@ -17,8 +17,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
+from syncd import __version__, journal
 from syncd.activity import Activity, PairActivity
 from syncd.cloud.client import CloudClient
 from syncd.config import Config, PairConfig
@@ -34,6 +36,7 @@ from syncd.status import (
     PAUSED,
     STARTING,
     SYNCING,
+    DaemonId,
     DaemonStatus,
     PairStatus,
     overall,
@@ -47,6 +50,7 @@ from syncd.sync.executor import Limits, Outcome
 from syncd.sync.model import Action, Conflict, Download, Plan, Upload
 from syncd.sync.remote import RemoteScan
 from syncd.sync.watcher import FULL_RESCAN, Watcher
+from syncd.units import plural
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +243,7 @@ class PairRunner:
             return
         self._set(SYNCING)
         report = SyncReport()
+        began = self.clock()
         try:
             engine.converge(report, allow_mass_delete=False, max_passes=12)
         except TransientError as exc:
@@ -256,6 +261,15 @@ class PairRunner:
         finally:
             self.status.pending_uploads = self.status.pending_downloads = 0
             self.activity.idle()
+            summary = journal.pass_line(
+                report.counts,
+                report.bytes_up,
+                report.bytes_down,
+                len(report.failures),
+                self.clock() - began,
+            )
+            if summary is not None:
+                log.info("%s: %s", self.name, summary)
         if self.paused():
             # Paused in the middle of the pass: it stopped short, so it is not "in sync".
             self._set(PAUSED, "paused by the user")
@@ -264,13 +278,18 @@ class PairRunner:
             self._set(OFFLINE, report.offline)
             self.want_poll.set()
             return
+        if report.listing_problem:
+            # The next poll lists again; asking now could loop on a server that keeps
+            # leaving the same items out.
+            self._set(IDLE, report.listing_problem)
+            return
         if report.downloads_paused or report.uploads_paused:
             self._set(ERROR, report.downloads_paused or report.uploads_paused or "")
             return
         self.status.last_sync = engine.mark_synced()
         self.activity.attention(None)
         failed = len(report.failures)
-        self._set(IDLE, f"{failed} items failed; retried later" if failed else "")
+        self._set(IDLE, f"{plural(failed, 'item')} failed; retried later" if failed else "")
 
     def _on_plan(self, plan: Plan) -> None:
         self.activity.plan(plan)
@@ -283,6 +302,9 @@ class PairRunner:
         self._beat()
         self.activity.done(outcome)
         self._hold_if_paused()
+        line = journal.outcome_line(outcome)
+        if line is not None:
+            log.info("%s: %s", self.name, line)
         if isinstance(outcome.action, Upload) and self.status.pending_uploads:
             self.status.pending_uploads -= 1
         elif isinstance(outcome.action, Download | Conflict) and self.status.pending_downloads:
@@ -388,9 +410,14 @@ class Daemon:
         notifier: Notifier | None = None,
         install_signals: bool = True,
         engine_factory: Callable[[PairConfig, Store, threading.Event, Limits], PairEngine],
+        control: Path,
+        clock: Callable[[], float] = time.monotonic,
         activity: Activity | None = None,
     ) -> None:
+        """`control`: this config's folder for the pid, status and control files."""
         self.config = config
+        self.control = control
+        self.clock = clock
         self.client = client
         self.notifier = notifier or Notifier()
         self.install_signals = install_signals
@@ -400,12 +427,13 @@ class Daemon:
         self._apply_limits()
         # What the dashboard reads: the daemon's status, each pair's transfers and actions.
         self.activity = activity or Activity()
-        self._paused = paused_pairs(config.state_dir, [p.name for p in config.pairs])
+        self._paused = paused_pairs(control, [p.name for p in config.pairs])
         self._pairs: list[_Pair] = []
         self._locks: list[PairLock] = []
         self._last_written: dict[str, object] | None = None
         self._free_space: int | None = None
-        self._free_checked = 0.0
+        # None: never read (a monotonic clock may start near 0 on a machine just booted).
+        self._free_checked: float | None = None
 
     # --- signals -------------------------------------------------------------------------
 
@@ -415,7 +443,7 @@ class Daemon:
 
     def _apply_limits(self) -> None:
         """Bandwidth from the config, unless `syncd limit` set other values for this run."""
-        limits = limits_in_force(self.config)
+        limits = limits_in_force(self.config, self.control)
         self.limits.up.rate = limits["upload_limit"]
         self.limits.down.rate = limits["download_limit"]
 
@@ -425,7 +453,7 @@ class Daemon:
     def reload_controls(self) -> None:
         """Take up the limits and pauses that `syncd limit`/`pause` or the dashboard wrote."""
         self._apply_limits()
-        self._paused = paused_pairs(self.config.state_dir, [p.name for p in self.config.pairs])
+        self._paused = paused_pairs(self.control, [p.name for p in self.config.pairs])
         for pair in self._pairs:
             if pair.config.name in self._paused:
                 pair.runner.engine.executor.stop_run.set()
@@ -451,24 +479,44 @@ class Daemon:
     def run(self) -> int:
         if self.install_signals:
             self._install()
-        write_pid(self.config.state_dir)
+        me: DaemonId | None = None
         try:
+            # The pairs first: a second daemon refused here must not touch the pid file
+            # (nor, then, remove the first one's).
+            self._lock_pairs()
+            me = write_pid(self.control)
+            log.info(
+                "%s",
+                journal.start_line(
+                    __version__,
+                    ((p.name, str(p.local_root), p.remote_root) for p in self.config.pairs),
+                    self.config.sync.poll_interval_s,
+                    self.limits.up.rate,
+                    self.limits.down.rate,
+                ),
+            )
             self._start_pairs()
-            self.notifier.ready(f"syncing {len(self._pairs)} folder pair(s)")
+            self.notifier.ready(f"syncing {plural(len(self._pairs), 'folder pair')}")
             return self._loop()
         finally:
             self.notifier.stopping()
             self._shutdown()
-            remove_pid(self.config.state_dir)
+            if me is not None:
+                remove_pid(self.control, me)
             self.notifier.close()
 
-    def _start_pairs(self) -> None:
+    def _lock_pairs(self) -> None:
         from syncd.compose import state_path
 
         for pair_config in self.config.pairs:
             lock = PairLock(state_path(self.config, pair_config), pair_config.name)
             lock.acquire()  # held until the process ends
             self._locks.append(lock)
+
+    def _start_pairs(self) -> None:
+        from syncd.compose import state_path
+
+        for pair_config in self.config.pairs:
             store = Store.open(state_path(self.config, pair_config))
             engine = self.engine_factory(pair_config, store, self.stop, self.limits)
             runner = PairRunner(
@@ -510,23 +558,33 @@ class Daemon:
         active = [p.state for name, p in pairs.items() if name not in self._paused]
         state = overall(active) if active else PAUSED
         self._refresh_free_space()
+        problem = self.client.health.problem
+        if problem is not None and state != PAUSED:
+            state = OFFLINE  # from the first failed call, while its retries go on
         status = DaemonStatus(
-            pid=_pid(), state=state, updated=time.time(), free_space=self._free_space, pairs=pairs
+            pid=_pid(),
+            state=state,
+            updated=time.time(),
+            free_space=self._free_space,
+            pairs=pairs,
+            upload_limit=int(self.limits.up.rate),
+            download_limit=int(self.limits.down.rate),
+            cloud_problem=problem,
         )
         snapshot = status.to_json()
-        limits = {"upload_limit": self.limits.up.rate, "download_limit": self.limits.down.rate}
-        self.activity.publish(snapshot, limits)
+        self.activity.publish(snapshot)
         comparable = {k: v for k, v in snapshot.items() if k != "updated"}
         if comparable == self._last_written:
             return
         self._last_written = comparable
-        write_status(self.config.state_dir, status)
+        write_status(self.control, status)
         self.notifier.status(_status_line(status))
 
     def _refresh_free_space(self) -> None:
-        if time.monotonic() - self._free_checked < 300:
+        now = self.clock()
+        if self._free_checked is not None and now - self._free_checked < 300:
             return
-        self._free_checked = time.monotonic()
+        self._free_checked = now
         with contextlib.suppress(SyncdError):
             self._free_space = self.client.freespace()
 

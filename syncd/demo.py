@@ -20,7 +20,7 @@ from pathlib import Path
 from syncd.cloud.client import CloudClient
 from syncd.cloud.settings import CloudSettings
 from syncd.cloud.tokens import TokenFileStore, TokenSet
-from syncd.compose import make_engine, open_store
+from syncd.compose import control_dir, make_engine, open_store
 from syncd.config import Config, PairConfig, SyncOptions
 from syncd.emulator import Emulator
 from syncd.sdnotify import Notifier
@@ -153,6 +153,7 @@ def _live(echo: Echo, config: Config, client: CloudClient, emulator: Emulator, r
         engine_factory=lambda pair, store, stop, limits: make_engine(
             config, pair, store, client, stop=stop, limits=limits
         ),
+        control=control_dir(config),
     )
     thread = threading.Thread(target=daemon.run, name="syncd-demo-daemon")
     thread.start()

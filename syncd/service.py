@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import subprocess
@@ -12,6 +13,17 @@ from pathlib import Path
 import platformdirs
 
 UNIT_NAME = "syncd.service"
+_NAME = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def unit_name(name: str | None = None) -> str:
+    """`syncd.service`, or `syncd-NAME.service` for a second account's config (so that
+    installing it does not overwrite the first one's unit)."""
+    if name is None:
+        return UNIT_NAME
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"service name {name!r} may only hold letters, digits, '.', '_', '-'")
+    return f"syncd-{name}.service"
 
 
 def unit_dir() -> Path:
@@ -29,9 +41,10 @@ def exec_start(config: Path | None) -> str:
     return shlex.join(argv)
 
 
-def render_unit(config: Path | None) -> str:
+def render_unit(config: Path | None, name: str | None = None) -> str:
     template = (resources.files("syncd") / "resources" / "syncd.service.in").read_text("utf-8")
-    return template.replace("@EXEC_START@", exec_start(config))
+    label = f" ({name})" if name else ""
+    return template.replace("@EXEC_START@", exec_start(config)).replace("@LABEL@", label)
 
 
 def _systemctl(*args: str) -> subprocess.CompletedProcess[str]:
@@ -40,17 +53,20 @@ def _systemctl(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def install(config: Path | None, *, enable: bool, target: Path | None = None) -> list[str]:
+def install(
+    config: Path | None, *, enable: bool, target: Path | None = None, name: str | None = None
+) -> list[str]:
     """Write the unit; with `enable`, reload systemd and start it. Returns what was done."""
+    unit = unit_name(name)
     folder = target or unit_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / UNIT_NAME
-    path.write_text(render_unit(config), encoding="utf-8")
+    path = folder / unit
+    path.write_text(render_unit(config, name), encoding="utf-8")
     done = [f"wrote {path}"]
     if enable:
         if shutil.which("systemctl") is None:
             raise OSError("systemctl is not available: enable the unit by hand")
-        for args in (("daemon-reload",), ("enable", "--now", UNIT_NAME)):
+        for args in (("daemon-reload",), ("enable", "--now", unit)):
             result = _systemctl(*args)
             if result.returncode != 0:
                 raise OSError(f"systemctl --user {' '.join(args)}: {result.stderr.strip()}")
@@ -58,12 +74,13 @@ def install(config: Path | None, *, enable: bool, target: Path | None = None) ->
     return done
 
 
-def uninstall(*, target: Path | None = None) -> list[str]:
-    path = (target or unit_dir()) / UNIT_NAME
+def uninstall(*, target: Path | None = None, name: str | None = None) -> list[str]:
+    unit = unit_name(name)
+    path = (target or unit_dir()) / unit
     done: list[str] = []
     managed = shutil.which("systemctl") is not None and target is None
-    if managed and _systemctl("disable", "--now", UNIT_NAME).returncode == 0:
-        done.append(f"systemctl --user disable --now {UNIT_NAME}")
+    if managed and _systemctl("disable", "--now", unit).returncode == 0:
+        done.append(f"systemctl --user disable --now {unit}")
     if path.exists():
         path.unlink()
         done.append(f"removed {path}")

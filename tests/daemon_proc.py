@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from syncd.compose import control_dir
+from syncd.config import load_config
 from syncd.emulator import Emulator
 from syncd.sync.localfs import STATE_DIR_NAME
 from tests.cloud.helpers import seed_token
@@ -80,7 +82,7 @@ class DaemonProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        ready = self.home / "state" / ("web.json" if self.web else "daemon.pid")
+        ready = control_dir(load_config(self.config)) / ("web.json" if self.web else "daemon.pid")
         wait_for(lambda: self._alive() and ready.exists(), "the daemon to start")
         if self.web:
             self.url = self.syncd("web", "--no-browser").stdout.strip()

@@ -142,9 +142,9 @@ def _print_status(report: dict[str, Any]) -> None:
         click.echo(f"  access token: {state} until {report['access_token_expires']}")
     click.echo(f"  refresh token: {'present' if report['refresh_token'] else 'absent'}")
     if report["freespace"] is not None:
-        from syncd.cli.cloud_cmd import human_size
+        from syncd import units
 
-        click.echo(f"  free space: {human_size(report['freespace'])}")
+        click.echo(f"  free space: {units.size(report['freespace'])}")
     if report["problem"]:
         click.echo(f"  problem: {report['problem']}")
 

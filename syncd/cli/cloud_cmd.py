@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from syncd import units
 from syncd.cli.common import config_option, echo_json, handle_errors, load
 from syncd.cloud.client import CloudClient
 from syncd.cloud.errors import AlreadyExists, CloudError, InvalidName, NotAFile
@@ -29,17 +30,6 @@ from syncd.cloud.paths import (
     split_path,
 )
 from syncd.errors import EXIT_FAILURE, PathError, SyncdError
-
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in _UNITS:
-        if abs(value) < 1024 or unit == _UNITS[-1]:
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def _date(value: datetime) -> str:
@@ -102,7 +92,7 @@ class _Progress:
     def task(self, verb: str, label: str, total: int) -> Iterator[Callable[[int], None]]:
         if self._bar is None:
             yield lambda _n: None
-            click.echo(f"{verb} {label} ({human_size(total)})")
+            click.echo(f"{verb} {label} ({units.size(total)})")
             return
         task_id = self._bar.add_task(label, total=total)
         yield lambda n: self._bar.advance(task_id, n)
@@ -135,7 +125,7 @@ def _entry(item: RemoteFile | RemoteFolderRef, path: str) -> dict[str, Any]:
 
 def _line(item: RemoteFile | RemoteFolderRef, shown: str) -> str:
     if isinstance(item, RemoteFile):
-        return f"{human_size(item.size):>10}  {_date(item.last_update_date)}  {shown}"
+        return f"{units.size(item.size):>10}  {_date(item.last_update_date)}  {shown}"
     return f"{'-':>10}  {'':16}  {shown}/"
 
 
@@ -208,7 +198,7 @@ def info_cmd(config_path: Path | None, as_json: bool, path: str) -> None:
             return
         for key, value in data.items():
             if key == "size":
-                value = f"{human_size(value)} ({value} bytes)"
+                value = f"{units.size(value)} ({value} bytes)"
             click.echo(f"{key + ':':14} {value}")
 
 
@@ -223,7 +213,7 @@ def df_cmd(config_path: Path | None, as_json: bool) -> None:
         if as_json:
             echo_json({"freespace": free})
         else:
-            click.echo(f"{human_size(free)} free ({free} bytes)")
+            click.echo(f"{units.size(free)} free ({free} bytes)")
 
 
 # -- changing the tree --------------------------------------------------------------------

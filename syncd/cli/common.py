@@ -5,12 +5,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
 from syncd.config import Config, load_config
 from syncd.errors import SyncdError
+
+if TYPE_CHECKING:
+    from syncd.status import DaemonId
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,26 +43,23 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except SyncdError as exc:
-            click.echo(f"syncd: {exc}", err=True)
+            from syncd.logs import under_journal
+
+            # Under systemd this line is the journal's record of why the service stopped:
+            # at error priority, like every other error line.
+            priority = "<3>" if under_journal() else ""
+            click.echo(f"{priority}syncd: {exc}", err=True)
             raise SystemExit(exc.exit_code) from None
 
     return wrapper
 
 
-def wake_daemon(config: Config) -> int | None:
-    """Have the running daemon take up what a command changed; its pid, or None if none runs."""
-    import os
-    import signal
+def wake_daemon(config: Config) -> DaemonId | None:
+    """Have the running daemon take up what a command changed; it, or None if none runs."""
+    from syncd.compose import control_dir
+    from syncd.status import signal_daemon
 
-    from syncd.status import running_pid
-
-    pid = running_pid(config.state_dir)
-    if pid is not None:
-        try:
-            os.kill(pid, signal.SIGUSR1)
-        except OSError:
-            return None
-    return pid
+    return signal_daemon(control_dir(config))
 
 
 def open_browser(url: str) -> bool:

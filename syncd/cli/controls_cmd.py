@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from syncd import controls
+from syncd import controls, units
 from syncd.cli.common import (
     _rate,
     config_option,
@@ -21,7 +21,8 @@ from syncd.cli.common import (
     pair_option,
     wake_daemon,
 )
-from syncd.status import running_pid
+from syncd.compose import control_dir
+from syncd.status import running_daemon
 
 # --- selective sync -----------------------------------------------------------------------
 
@@ -229,15 +230,13 @@ def trash_empty(config_path: Path | None, pair_name: str | None, older_than: int
 def limit(config_path: Path | None, up: str | None, down: str | None, reset: bool) -> None:
     """Change the bandwidth limits of the running daemon (all transfers together)."""
     config = load(config_path)
+    control = control_dir(config)
     if reset:
-        controls.clear_limits(config.state_dir)
+        controls.clear_limits(control)
     else:
-        controls.write_limits(config.state_dir, _rate(up), _rate(down))
-    current = controls.limits_in_force(config)
+        controls.write_limits(control, _rate(up), _rate(down))
+    now = controls.limits_in_force(config, control)
     wake_daemon(config)
-    shown = ", ".join(
-        f"{key.split('_')[0]} {f'{value} B/s' if value else 'unlimited'}"
-        for key, value in current.items()
-    )
-    running = running_pid(config.state_dir) is not None
+    shown = f"up {units.rate(now['upload_limit'])}, down {units.rate(now['download_limit'])}"
+    running = running_daemon(control) is not None
     click.echo(f"limits: {shown}" + ("" if running else " (daemon not running)"))

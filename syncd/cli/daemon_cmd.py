@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from syncd import controls
+from syncd import controls, units
 from syncd.cli.common import (
     config_option,
     echo_json,
@@ -26,7 +26,7 @@ from syncd.cli.common import (
     with_overrides,
 )
 from syncd.cli.process import settle_heap
-from syncd.compose import make_engine, open_client, state_path
+from syncd.compose import control_dir, make_engine, open_client, state_path
 from syncd.config import Config
 from syncd.details import failure_json, pair_details
 from syncd.errors import EXIT_OK, ConfigError
@@ -83,7 +83,7 @@ def run(
         def engine_factory(pair, store, stop, limits):  # type: ignore[no-untyped-def]
             return make_engine(config, pair, store, client, stop=stop, limits=limits)
 
-        daemon = Daemon(config, client, engine_factory=engine_factory)
+        daemon = Daemon(config, client, engine_factory=engine_factory, control=control_dir(config))
         with _dashboard(config, daemon):
             code = daemon.run()
     _exit_promptly(code)
@@ -114,17 +114,6 @@ def _when(stamp: float | None) -> str:
     return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _human(size: int | None) -> str:
-    if size is None:
-        return "unknown"
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
-        value /= 1024
-    return f"{size} B"
-
-
 def _pair_details(config: Config) -> dict[str, dict[str, Any]]:
     details: dict[str, dict[str, Any]] = {}
     for pair in config.pairs:
@@ -149,11 +138,13 @@ def _pair_details(config: Config) -> dict[str, dict[str, Any]]:
 def status(config_path: Path | None, as_json: bool) -> None:
     """Show what the daemon is doing, per-path errors, conflicted copies and free space."""
     config = load(config_path)
-    daemon = read_status(config.state_dir)
+    daemon = read_status(control_dir(config))
     details = _pair_details(config)
     if daemon is not None:
         for name, pair_status in daemon.pairs.items():
-            details.setdefault(name, {}).update(
+            if name not in details:
+                continue  # a pair this config no longer has
+            details[name].update(
                 state=pair_status.state,
                 message=pair_status.message,
                 pending_uploads=pair_status.pending_uploads,
@@ -166,6 +157,11 @@ def status(config_path: Path | None, as_json: bool) -> None:
         "pid": daemon.pid if daemon else None,
         "state": daemon.state if daemon else "stopped",
         "free_space": daemon.free_space if daemon else None,
+        "cloud_problem": daemon.cloud_problem if daemon else None,
+        "limits": {
+            "upload": daemon.upload_limit if daemon else config.sync.upload_limit,
+            "download": daemon.download_limit if daemon else config.sync.download_limit,
+        },
         "pairs": details,
     }
     if as_json:
@@ -174,8 +170,19 @@ def status(config_path: Path | None, as_json: bool) -> None:
     head = f"syncd: {result['state']}"
     head += f" (pid {daemon.pid})" if daemon else " (daemon not running)"
     if daemon and daemon.free_space is not None:
-        head += f", cloud free space {_human(daemon.free_space)}"
+        head += f", cloud free space {units.size(daemon.free_space)}"
     click.echo(head)
+    if daemon and daemon.cloud_problem:
+        click.echo(f"  the cloud does not answer: {daemon.cloud_problem}; retrying")
+    up, down = (
+        (daemon.upload_limit, daemon.download_limit)
+        if daemon
+        else (
+            config.sync.upload_limit,
+            config.sync.download_limit,
+        )
+    )
+    click.echo(f"  limits: up {units.rate(up)}, down {units.rate(down)}")
     for name, info in details.items():
         state = info.get("state", "-")
         click.echo(f"  {name}: {state}  {info['local']} <-> {info['remote']}")
@@ -206,10 +213,10 @@ def status(config_path: Path | None, as_json: bool) -> None:
 def pause(config_path: Path | None, pair_name: str | None) -> None:
     """Pause syncing in the running daemon (transfers in progress stop)."""
     config = load(config_path)
-    controls.pause(config, True, pair_name)
-    pid = wake_daemon(config)
+    controls.pause(config, control_dir(config), True, pair_name)
+    daemon = wake_daemon(config)
     done = f"paused {pair_name}" if pair_name else "paused"
-    click.echo(done if pid else f"{done} (the daemon is not running; it starts paused)")
+    click.echo(done if daemon else f"{done} (the daemon is not running; it starts paused)")
 
 
 @click.command("resume")
@@ -219,10 +226,10 @@ def pause(config_path: Path | None, pair_name: str | None) -> None:
 def resume(config_path: Path | None, pair_name: str | None) -> None:
     """Resume syncing in the running daemon."""
     config = load(config_path)
-    controls.pause(config, False, pair_name)
-    pid = wake_daemon(config)
+    controls.pause(config, control_dir(config), False, pair_name)
+    daemon = wake_daemon(config)
     done = f"resumed {pair_name}" if pair_name else "resumed"
-    click.echo(done if pid else f"{done} (the daemon is not running)")
+    click.echo(done if daemon else f"{done} (the daemon is not running)")
     raise SystemExit(EXIT_OK)
 
 
@@ -239,7 +246,7 @@ def reset(config_path: Path | None, pair_name: str | None, yes: bool) -> None:
     Use it after a root-guard stop you have checked, or when the state DB is unreadable.
     """
     config = load(config_path)
-    if read_status(config.state_dir) is not None:
+    if read_status(control_dir(config)) is not None:
         raise ConfigError("the daemon is running: stop it first (systemctl --user stop syncd)")
     pairs = [config.pair(pair_name)] if pair_name else list(config.pairs)
     if not yes:

@@ -87,6 +87,13 @@ RATE = click.FloatRange(0, 1)
 @click.option("--reject-refresh-scope", is_flag=True, help="Refresh with `scope` fails.")
 @click.option("--conflict-status", default=400, show_default=True, help="Status of ALREADY_EXISTS.")
 @click.option("--expired-code", type=click.Choice(["41", "42"]), default="41", show_default=True)
+@click.option(
+    "--page-split",
+    type=click.Choice(["combined", "separate"]),
+    default="combined",
+    show_default=True,
+    help="limit/offset over subfolders-then-files, or over each list on its own.",
+)
 @click.option("--fault-5xx", type=RATE, default=0.0, help="Rate of 500/503 answers.")
 @click.option("--fault-reset", type=RATE, default=0.0, help="Rate of resets mid-upload.")
 @click.option("--fault-lost-response", type=RATE, default=0.0, help="Rate of lost replies.")
@@ -118,6 +125,7 @@ def emulator(
     reject_refresh_scope: bool,
     conflict_status: int,
     expired_code: str,
+    page_split: str,
     fault_5xx: float,
     fault_reset: float,
     fault_lost_response: float,
@@ -172,6 +180,7 @@ def emulator(
         reject_refresh_scope=reject_refresh_scope,
         conflict_status=conflict_status,
         expired_code=int(expired_code),
+        page_split="separate" if page_split == "separate" else "combined",
         faults=faults,
         access_log=access_log,
     )

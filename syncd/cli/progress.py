@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 import click
 
 from syncd.activity import transfer_size
-from syncd.sync.engine import action_name
+from syncd.sync.engine import action_name, outcome_name
 from syncd.sync.executor import Outcome
 
 if TYPE_CHECKING:
@@ -52,6 +52,13 @@ def describe(action: Action) -> str:
     return f"{name:<13} {action.rel_path}"
 
 
+def describe_outcome(outcome: Outcome) -> str:
+    """`describe` of an action that was applied, which may have found both sides equal."""
+    if outcome_name(outcome) == "equal":
+        return f"{'equal':<13} {outcome.action.rel_path} (same content on both sides, recorded)"
+    return describe(outcome.action)
+
+
 class Display(Protocol):
     def plan(self, plan: Plan) -> None: ...
 
@@ -85,7 +92,7 @@ class PlainDisplay:
         if outcome.error is not None:
             click.echo(f"failed        {outcome.action.rel_path}: {outcome.error}", err=True)
         elif outcome.ok:
-            click.echo(describe(outcome.action))
+            click.echo(describe_outcome(outcome))
 
     def close(self) -> None:
         pass
@@ -162,7 +169,7 @@ class RichDisplay:
         if outcome.error is not None:
             self.console.print(f"[red]failed[/red] {action.rel_path}: {outcome.error}")
         elif outcome.ok:
-            self.console.print(describe(action), highlight=False)
+            self.console.print(describe_outcome(outcome), highlight=False)
 
     def close(self) -> None:
         self.progress.stop()

@@ -9,6 +9,11 @@ import click
 from syncd.cli.common import config_option, handle_errors
 from syncd.errors import SyncdError
 
+name_option = click.option(
+    "--name",
+    help="Name this unit syncd-NAME.service (one per config: a second account, say).",
+)
+
 
 @click.group("service")
 def service() -> None:
@@ -17,38 +22,50 @@ def service() -> None:
 
 @service.command("install")
 @config_option
+@name_option
 @click.option("--enable", is_flag=True, help="Also reload systemd, enable and start it.")
 @handle_errors
-def install_cmd(config_path: Path | None, enable: bool) -> None:
-    """Write ~/.config/systemd/user/syncd.service for this installation."""
+def install_cmd(config_path: Path | None, name: str | None, enable: bool) -> None:
+    """Write ~/.config/systemd/user/syncd.service (or syncd-NAME.service) for this config."""
     from syncd import service as unit
 
     try:
-        for line in unit.install(config_path, enable=enable):
+        for line in unit.install(config_path, enable=enable, name=name):
             click.echo(line)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise SyncdError(str(exc)) from None
     if not enable:
         click.echo(
-            "start it with: systemctl --user daemon-reload && systemctl --user enable --now syncd"
+            "start it with: systemctl --user daemon-reload && "
+            f"systemctl --user enable --now {unit.unit_name(name)}"
         )
     click.echo("to run it without a login session: loginctl enable-linger $USER")
 
 
 @service.command("uninstall")
+@name_option
 @handle_errors
-def uninstall_cmd() -> None:
+def uninstall_cmd(name: str | None) -> None:
     """Stop, disable and remove the user unit."""
     from syncd import service as unit
 
-    for line in unit.uninstall() or ["nothing to remove"]:
+    try:
+        lines = unit.uninstall(name=name)
+    except ValueError as exc:
+        raise SyncdError(str(exc)) from None
+    for line in lines or ["nothing to remove"]:
         click.echo(line)
 
 
 @service.command("show")
 @config_option
-def show_cmd(config_path: Path | None) -> None:
+@name_option
+@handle_errors
+def show_cmd(config_path: Path | None, name: str | None) -> None:
     """Print the unit file that `install` would write."""
     from syncd import service as unit
 
-    click.echo(unit.render_unit(config_path), nl=False)
+    try:
+        click.echo(unit.render_unit(config_path, name), nl=False)
+    except ValueError as exc:
+        raise SyncdError(str(exc)) from None

@@ -7,6 +7,7 @@ Exit codes: 0 everything in sync; 1 some items failed (listed) or the cloud was 
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -133,6 +134,8 @@ def _sync_pair(
             click.echo(f"{pair.name}: {len(plan.actions) or 'no'} planned actions")
             for action in plan.actions:
                 click.echo(f"  {describe(action)}")
+            if not allow_mass_delete:
+                engine.check_plan(plan)  # what the real run would refuse: the same exit code
             return False, engine
         display: Display = (
             RichDisplay() if sys.stderr.isatty() and not quiet else PlainDisplay(quiet=quiet)
@@ -148,8 +151,12 @@ def _sync_pair(
     click.echo(_summary(pair.name, report))
     for path, message in sorted(report.failures.items()):
         click.echo(f"  failed: {path}: {message}", err=True)
+    for path, when in report.waiting.items():
+        stamp = datetime.fromtimestamp(when).strftime("%H:%M:%S")
+        click.echo(f"  waiting: {path}: failed earlier, tried again after {stamp}", err=True)
     for problem, text in (
         ("stopped early", report.offline),
+        ("not all applied", report.listing_problem),
         ("uploads paused", report.uploads_paused),
         ("downloads paused", report.downloads_paused),
     ):

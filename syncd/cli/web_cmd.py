@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from syncd.cli.common import config_option, handle_errors, load, open_browser
+from syncd.compose import control_dir
 from syncd.web.served import browse_host, read_served
 from syncd.web.token import load_or_create, rotate
 
@@ -33,7 +34,7 @@ def web(config_path: Path | None, new_token: bool, no_browser: bool) -> None:
     """Print the dashboard's address (with its access token) and open it in a browser."""
     config = load(config_path)
     token = rotate(config.state_dir) if new_token else load_or_create(config.state_dir)
-    served = read_served(config.state_dir)
+    served = read_served(control_dir(config))
     base = served or f"http://{browse_host(config.web.host)}:{config.web.port}/"
     url = f"{base}?token={token}"
     click.echo(url)

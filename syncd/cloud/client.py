@@ -30,12 +30,14 @@ from syncd.cloud.errors import (
     CloudError,
     CloudUnavailable,
     Forbidden,
+    ForeignUrl,
     InvalidName,
     NotFound,
     ServerError,
     TransferIncomplete,
 )
 from syncd.cloud.models import (
+    DamagedItem,
     FlatPage,
     FolderListing,
     ItemRef,
@@ -44,7 +46,7 @@ from syncd.cloud.models import (
     UploadResult,
 )
 from syncd.cloud.retry import RetryPolicy
-from syncd.cloud.session import CloudSession
+from syncd.cloud.session import CloudSession, Health
 from syncd.cloud.settings import CloudSettings
 from syncd.cloud.tokens import TokenFileStore, TokenManager, TokenStorage
 from syncd.cloud.transfer import (
@@ -64,6 +66,7 @@ from syncd.cloud.wire import (
     parse_folder,
     parse_freespace,
     parse_item_ref,
+    parse_listing,
     parse_upload,
 )
 
@@ -133,6 +136,11 @@ class CloudClient:
 
     def __repr__(self) -> str:
         return f"CloudClient(api={self._session.api_url!r})"
+
+    @property
+    def health(self) -> Health:
+        """Whether the cloud answered the last call (see `Health`)."""
+        return self._session.health
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -221,11 +229,11 @@ class CloudClient:
             offset=offset,
             restricted_mode=restricted_mode,
         )
-        return parse_folder(self._session.json(self._folder_get(folder_id, params)), flat=flat)
+        return parse_listing(self._session.json(self._folder_get(folder_id, params)), flat=flat)
 
     def _folder_get(self, folder_id: str | None, params: dict[str, str]) -> httpx.Response:
         url = self._api("folders", folder_id) if folder_id else self._api("folders")
-        return self._call("GET", url, params=params, target=folder_id)
+        return self._call("GET", url, params=params, target=ids.shown(folder_id))
 
     def root(self) -> FolderListing:
         """The visible root (the app folder for an app with the `cloud` scope)."""
@@ -241,9 +249,8 @@ class CloudClient:
     ) -> Iterator[FolderListing]:
         """The pages of a folder's flat listing, as they come (no merging, no de-duplication).
 
-        Does not rely on how the server splits a page between files and subfolders: the
-        offset advances by the items received, and a short or empty page ends it. A caller
-        can turn each page into its own records and drop it, instead of holding a whole big
+        Right whichever way the server windows a page (see `iter_flat_pages`). A caller can
+        turn each page into its own records and drop it, instead of holding a whole big
         tree's parsed objects at once.
         """
         for page in self.iter_flat_pages(
@@ -251,6 +258,13 @@ class CloudClient:
         ):
             assert page.listing is not None  # nothing was known, so every page is parsed
             yield page.listing
+
+    def list_children(
+        self, folder_id: str | None = None, *, page_size: int = 2000
+    ) -> FolderListing:
+        """A folder's direct children (a non-flat listing), read whole however the server
+        windows its pages (see `iter_flat_pages`)."""
+        return _merged(self._pages(folder_id, flat=False, page_size=page_size))
 
     def iter_flat_pages(
         self,
@@ -264,12 +278,38 @@ class CloudClient:
         """`iter_flat`, with a digest of each page's body. A page whose digest is the one
         `known` holds at its position (with its item count) is not parsed: a poller that
         finds every page unchanged has spent no time decoding a big tree it already has.
+
+        How `limit` and `offset` split a page between `subfolders` and `files` is not
+        documented. A server may window the two lists as one (subfolders, then files) or
+        each on its own (then a page holds up to twice `page_size` items). Both are read
+        whole by moving `offset` on by `page_size`, never by the count received (which
+        skips files under the second way), and by stopping only at a page with fewer than
+        `page_size` items in all (under the second way, that costs at most one more call).
         """
+        return self._pages(
+            folder_id,
+            flat=True,
+            tree=tree,
+            page_size=page_size,
+            show_thumbnails=show_thumbnails,
+            known=known,
+        )
+
+    def _pages(
+        self,
+        folder_id: str | None,
+        *,
+        flat: bool,
+        page_size: int,
+        tree: bool = False,
+        show_thumbnails: bool = False,
+        known: Sequence[tuple[bytes, int]] = (),
+    ) -> Iterator[FlatPage]:
         offset = 0
         index = 0
         while True:
             params = _folder_params(
-                flat=True,
+                flat=flat,
                 tree=tree,
                 show_thumbnails=show_thumbnails,
                 limit=page_size,
@@ -278,15 +318,16 @@ class CloudClient:
             response = self._folder_get(folder_id, params)
             digest = hashlib.blake2b(response.content, digest_size=16).digest()
             if index < len(known) and known[index][0] == digest:
-                page = FlatPage(digest, known[index][1], None)
+                page = FlatPage(digest, known[index][1], None, offset)
             else:
-                listing = parse_folder(self._session.json(response), flat=True)
-                page = FlatPage(digest, len(listing.files) + len(listing.subfolders), listing)
+                listing = parse_listing(self._session.json(response), flat=flat)
+                count = len(listing.files) + len(listing.subfolders) + len(listing.damaged)
+                page = FlatPage(digest, count, listing, offset)
             del response
             yield page
-            if page.count < page_size or page.count == 0:
+            if page.count < page_size:
                 return
-            offset += page.count
+            offset += page_size
             index += 1
 
     def list_flat(
@@ -303,31 +344,16 @@ class CloudClient:
         miss some: poll again). Files get `parent_id` from their id when the listing gives
         none (see `ids.py`). `show_thumbnails` asks for the files' download URLs too.
         """
-        files: dict[str, RemoteFile] = {}
-        folders: dict[str, RemoteFolderRef] = {}
-        first: FolderListing | None = None
-        for page in self.iter_flat(
-            folder_id, tree=tree, page_size=page_size, show_thumbnails=show_thumbnails
-        ):
-            first = first or page
-            new = 0
-            for f in page.files:
-                new += f.id not in files
-                files.setdefault(f.id, f)
-            for d in page.subfolders:
-                new += d.id not in folders
-                folders.setdefault(d.id, d)
-            if new == 0:
-                break  # the server ignored the offset: everything is here already
-        assert first is not None
-        known = set(folders) | {first.id}
-        return FolderListing(
-            id=first.id,
-            parent_id=first.parent_id,
-            name=first.name,
-            files=tuple(_with_parent(f, known) for f in files.values()),
-            subfolders=tuple(folders.values()),
+        pages = self._pages(
+            folder_id,
+            flat=True,
+            tree=tree,
+            page_size=page_size,
+            show_thumbnails=show_thumbnails,
         )
+        listing = _merged(pages)
+        known = {d.id for d in listing.subfolders} | {listing.id}
+        return replace(listing, files=tuple(_with_parent(f, known) for f in listing.files))
 
     def create_folder(self, name: str, parent_id: str | None = None) -> FolderListing:
         """`POST /folders`; AlreadyExists if the parent has an item by that name."""
@@ -385,7 +411,7 @@ class CloudClient:
 
     def get_file(self, file_id: str) -> RemoteFile:
         """`GET /files/{id}`: the file with its `download_url`."""
-        response = self._call("GET", self._api("files", file_id), target=file_id)
+        response = self._call("GET", self._api("files", file_id), target=ids.shown(file_id))
         return parse_file(self._session.json(response))
 
     def delete_file(self, file_id: str) -> None:
@@ -427,7 +453,7 @@ class CloudClient:
             found = listing.subfolders if is_dir else listing.files
             for item in found:
                 if item.name == name:
-                    log.info("a lost answer: %s had already moved to %s", item_id, name)
+                    log.info("a lost answer: %s had already moved to %s", ids.shown(item_id), name)
                     return ItemRef(item.id, item.name, folder_id)
             return None
 
@@ -460,7 +486,7 @@ class CloudClient:
             # The lost first attempt deleted it.
             return True if isinstance(exc, NotFound) else None
 
-        self._mutate("DELETE", self._api(kind, item_id), target=item_id, recover=recover)
+        self._mutate("DELETE", self._api(kind, item_id), target=ids.shown(item_id), recover=recover)
 
     def _update(
         self,
@@ -477,7 +503,7 @@ class CloudClient:
             "POST",
             self._api(kind, item_id),
             json_body=body,
-            target=item_id,
+            target=ids.shown(item_id),
             recover=recover,
             before_resend=before_resend,
         )
@@ -545,16 +571,16 @@ class CloudClient:
         if info is None:
             info = self.get_file(file_id)
         if not info.download_url:
-            raise NotFound("the cloud gave no download URL", target=file_id)
+            raise NotFound("the cloud gave no download URL", target=ids.shown(file_id))
         job = Downloader(
             self._stream,
             self._session.iter_body,
             dest=dest,
-            url=info.download_url,
+            url=self._ours(info.download_url, info.name or ids.shown(file_id)),
             expected_size=info.size,
             offset=offset,
             progress=guarded(progress),
-            target=info.name or file_id,
+            target=info.name or ids.shown(file_id),
         )
         refetched = isinstance(file, str)
         try:
@@ -567,7 +593,18 @@ class CloudClient:
                     if refetched or exc.status not in (403, 404, 410):
                         raise
                     refetched = True
-                    job.url = self._fresh_url(file_id)
+                    fresh = self.get_file(file_id)
+                    if not fresh.download_url:
+                        raise NotFound(
+                            "the cloud gave no download URL", target=ids.shown(file_id)
+                        ) from exc
+                    url = self._ours(fresh.download_url, info.name or ids.shown(file_id))
+                    if (fresh.size, fresh.last_update_date) == (info.size, info.last_update_date):
+                        job.url = url
+                    else:
+                        # Another version now: what was fetched of the old one must not be
+                        # continued with the new one's bytes.
+                        job.restart(url, fresh.size)
                 except (CloudUnavailable, TransferIncomplete):
                     # Retries were used up, but bytes kept arriving: keep going.
                     if job.position <= before:
@@ -575,14 +612,52 @@ class CloudClient:
         except ProgressAborted as aborted:
             raise aborted.original from None
 
-    def _fresh_url(self, file_id: str) -> str:
-        url = self.get_file(file_id).download_url
-        if not url:
-            raise NotFound("the cloud gave no download URL", target=file_id)
+    def _ours(self, url: str, target: str) -> str:
+        """`url` if it is on the API or content host; a URL elsewhere is never fetched (it
+        would get no token anyway, and a redirect to another host is no download)."""
+        if _origin(url) not in (_origin(self._session.api_url), _origin(self._session.content_url)):
+            host = httpx.URL(url).host or url
+            raise ForeignUrl(
+                f"the cloud gave a download URL on another host ({host}); not followed",
+                target=target,
+            )
         return url
 
     def _stream(self, url: str, headers: dict[str, str]) -> AbstractContextManager[httpx.Response]:
         return self._session.stream("GET", url, headers=headers)
+
+
+def _merged(pages: Iterator[FlatPage]) -> FolderListing:
+    """One listing from its pages, each item once (a tree that changes while it is paged may
+    repeat some)."""
+    files: dict[str, RemoteFile] = {}
+    folders: dict[str, RemoteFolderRef] = {}
+    damaged: dict[str, DamagedItem] = {}
+    first: FolderListing | None = None
+    for page in pages:
+        assert page.listing is not None  # nothing was known, so every page is parsed
+        first = first or page.listing
+        before = len(files) + len(folders) + len(damaged)
+        files.update((f.id, f) for f in page.listing.files if f.id not in files)
+        folders.update((d.id, d) for d in page.listing.subfolders if d.id not in folders)
+        damaged.update((d.id, d) for d in page.listing.damaged if d.id not in damaged)
+        if len(files) + len(folders) + len(damaged) == before:
+            break  # the server ignored the offset: everything is here already
+    assert first is not None
+    return replace(
+        first,
+        files=tuple(files.values()),
+        subfolders=tuple(folders.values()),
+        damaged=tuple(damaged.values()),
+    )
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return ("", "", None)
+    return (parsed.scheme, parsed.host, parsed.port)
 
 
 def _check_name(name: str) -> None:

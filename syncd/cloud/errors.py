@@ -16,8 +16,14 @@ engine handles a cloud failure without knowing the API's error shapes:
     ├── CloudAuthError    AuthRequired   401 that a token refresh did not cure
     ├── RateLimited       TransientError 403 code 53, 429 (`retry_after` seconds or None)
     ├── ServerError       TransientError 5xx
-    └── CloudUnavailable  TransientError network failure; `maybe_sent` says whether the
-                                         server may have acted on the request
+    ├── CloudUnavailable  TransientError network failure; `maybe_sent` says whether the
+    │                                    server may have acted on the request
+    ├── TransferIncomplete TransientError a download that ended early (resumed)
+    ├── ContentMismatch   PathError      a download whose body is not the listed file
+    │                                    (longer, or announced with another length)
+    ├── ForeignUrl        PathError      a download URL on a host we were not configured for
+    └── MalformedResponse                an answer that is not what the API sends
+        └── IncompleteListing TransientError a listing that cannot be read whole
 
 The three body shapes are parsed in the order research §8 gives: nested `{"error": {...}}`
 (content host), then the gateway's `{"code", "message", "description"}` (code 800 carries
@@ -158,8 +164,32 @@ class TransferIncomplete(CloudError, TransientError):
     default_message = "transfer ended early"
 
 
+class ContentMismatch(CloudError, PathError):
+    """A download whose body is not the file the listing describes: longer than its listed
+    size, or announced with another length. Nothing past the listed size is written."""
+
+    default_message = "the cloud sent something other than the listed file"
+
+
+class ForeignUrl(CloudError, PathError):
+    """A download URL on a host the client was not configured for: not followed."""
+
+    default_message = "the cloud gave a download URL on another host; not followed"
+
+
 class MalformedResponse(CloudError):
     default_message = "unexpected response from the cloud"
+
+
+class IncompleteListing(MalformedResponse, TransientError):
+    """A folder listing that cannot be read whole: nothing may be decided from it (least of
+    all a delete); list again later."""
+
+    default_message = "the cloud listing was incomplete"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        text = f"the cloud listing was incomplete: {detail}" if detail else None
+        super().__init__(text, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,3 +54,14 @@ def parent_id_of(item_id: str) -> str | None:
 def _folder_id(path: str) -> str:
     # The files of one folder share it: a listing asks for the same few thousand ids.
     return encode_path(path)
+
+
+def shown(item_id: str | None) -> str:
+    """How a message names the item `item_id` stands for: its cloud path, never the id
+    (people read paths; an id is an opaque blur of base64)."""
+    if item_id is None:
+        return "/"
+    path = decode_id(item_id)
+    if path is None:
+        return "an item the cloud names with an unreadable id"
+    return path if path.startswith("/") else "/" + path

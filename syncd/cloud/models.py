@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,23 +36,42 @@ class RemoteFolderRef:
 
 @dataclass(frozen=True, slots=True)
 class FlatPage:
-    """One page of a flat listing: a digest of its body, how many items it held, and the
-    parsed page, or None when the digest matched the one the caller already knew."""
+    """One page of a flat listing: a digest of its body, how many items it held, the parsed
+    page (None when the digest matched the one the caller already knew), and the `offset`
+    it was asked for (to ask for it again)."""
 
     digest: bytes
     count: int
     listing: FolderListing | None
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DamagedItem:
+    """A listed item that could not be read whole (a name, size, date or parent id missing or
+    of the wrong type): what is known of where it is, and what was wrong. A sync must treat
+    whatever it may stand for as unknown, never as absent."""
+
+    kind: Literal["file", "folder"]
+    id: str
+    name: str | None
+    parent_id: str | None
+    problem: str
 
 
 @dataclass(frozen=True, slots=True)
 class FolderListing:
-    """One folder GET. With `flat`, `files` and `subfolders` hold the whole subtree."""
+    """One folder GET. With `flat`, `files` and `subfolders` hold the whole subtree.
+
+    `damaged` holds the items that could not be read whole; they are in neither list.
+    """
 
     id: str
     parent_id: str
     name: str
     files: tuple[RemoteFile, ...]
     subfolders: tuple[RemoteFolderRef, ...]
+    damaged: tuple[DamagedItem, ...] = ()
 
     @property
     def is_visible_root(self) -> bool:

@@ -15,6 +15,7 @@ failure certainly did not; a reset or timeout after sending may have been acted 
 from __future__ import annotations
 
 import logging
+import threading
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from syncd.cloud.auth import BearerAuth
 from syncd.cloud.errors import CloudError, CloudUnavailable, MalformedResponse, error_from_response
 from syncd.cloud.settings import CloudSettings
 from syncd.cloud.tokens import TokenManager
+from syncd.errors import TransientError
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,29 @@ def transport_error(exc: httpx.TransportError, target: str | None = None) -> Clo
     return error
 
 
+class Health:
+    """Whether the cloud answered the last call: a status can say "offline" from the first
+    failed call, not only once its retries are spent. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._problem: str | None = None
+
+    def failed(self, error: CloudError) -> None:
+        with self._lock:
+            self._problem = str(error)
+
+    def answered(self) -> None:
+        if self._problem is not None:
+            with self._lock:
+                self._problem = None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the last call did not reach the cloud; None when it did."""
+        return self._problem
+
+
 class CloudSession:
     """Thread-safe: httpx's client and its pool may be shared between threads (httpx docs,
     PR #2380), and each request keeps its own auth flow."""
@@ -61,6 +86,7 @@ class CloudSession:
         max_connections: int = 8,
     ) -> None:
         self.settings = settings
+        self.health = Health()
         self.api_url = settings.api_url.rstrip("/")
         self.content_url = settings.content_url.rstrip("/")
         self._auth = BearerAuth(tokens, allowed_origins=(self.api_url, self.content_url))
@@ -110,10 +136,11 @@ class CloudSession:
             )
             response = self._send(request, stream=False)
         except httpx.TransportError as exc:
-            raise transport_error(exc, target) from exc
+            raise self._failed(transport_error(exc, target)) from exc
         _unbind(response)
         if not response.is_success:
-            raise self._error(response, target)
+            raise self._failed(self._error(response, target))
+        self.health.answered()
         return response
 
     @contextmanager
@@ -132,13 +159,21 @@ class CloudSession:
             try:
                 if not response.is_success:
                     response.read()
-                    raise self._error(response, target)
+                    raise self._failed(self._error(response, target))
+                self.health.answered()
                 yield response
             finally:
                 response.close()
                 _unbind(response)
         except httpx.TransportError as exc:
-            raise transport_error(exc, target) from exc
+            raise self._failed(transport_error(exc, target)) from exc
+
+    def _failed(self, error: CloudError) -> CloudError:
+        if isinstance(error, TransientError):
+            self.health.failed(error)
+        else:
+            self.health.answered()  # an answer, if not the one we wanted
+        return error
 
     def _send(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
         if self._direct is None:

@@ -38,6 +38,7 @@ import httpx
 from syncd.cloud.errors import (
     CloudError,
     CloudUnavailable,
+    ContentMismatch,
     MalformedResponse,
     ServerError,
     TransferIncomplete,
@@ -346,6 +347,13 @@ class Downloader:
         except (OSError, ValueError):
             self._base = None
 
+    def restart(self, url: str, expected_size: int | None) -> None:
+        """Start over from byte 0 of another version, at `url` (rewinds `dest`)."""
+        self.url = url
+        self._expected = expected_size
+        if self.position:
+            self._rewind()
+
     def done(self) -> bool:
         return self._expected is not None and self.position >= self._expected
 
@@ -358,11 +366,19 @@ class Downloader:
         try:
             with self._stream(self.url, headers) as response:
                 self._position_for(response)
+                self._check_length(response)
+                limit = self._expected
                 for chunk in self._iter_body(response):
-                    self._dest.write(chunk)
-                    self.position += len(chunk)
-                    if self._progress is not None:
-                        self._progress(len(chunk))
+                    if limit is not None and self.position + len(chunk) > limit:
+                        # Never more than the listed size, whatever the body (a longer one,
+                        # an endless one, an error page): the rest is not even read.
+                        self._write(chunk[: limit - self.position])
+                        raise ContentMismatch(
+                            f"the cloud sent more than the {limit} bytes it lists for this "
+                            f"file{_html_note(response)}; the download was stopped there",
+                            target=self._target,
+                        )
+                    self._write(chunk)
         except CloudError as exc:
             if exc.status == 416 and self._expected is not None and self.position >= self._expected:
                 return self.position
@@ -377,6 +393,28 @@ class Downloader:
                 f"got {self.position} of {self._expected} bytes", target=self._target
             )
         return self.position
+
+    def _write(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self._dest.write(chunk)
+        self.position += len(chunk)
+        if self._progress is not None:
+            self._progress(len(chunk))
+
+    def _check_length(self, response: httpx.Response) -> None:
+        """A Content-Length that is not what is left of the listed size fails the download
+        before a byte is written."""
+        if self._expected is None:
+            return
+        announced = _content_length(response)
+        remaining = self._expected - self.position
+        if announced is not None and announced != remaining:
+            raise ContentMismatch(
+                f"the cloud announced {announced} bytes{_html_note(response)} for a file it "
+                f"lists with {self._expected}; not downloaded",
+                target=self._target,
+            )
 
     def _position_for(self, response: httpx.Response) -> None:
         if response.status_code == 206:
@@ -399,3 +437,17 @@ class Downloader:
         self._dest.seek(self._base)
         self._dest.truncate()
         self.position = 0
+
+
+def _content_length(response: httpx.Response) -> int | None:
+    value = response.headers.get("Content-Length")
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+def _html_note(response: httpx.Response) -> str:
+    """Names an HTML page (a proxy's or a login page) sent in place of the file."""
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return " (an HTML page, not the file)" if kind == "text/html" else ""

@@ -64,7 +64,10 @@ Listings (``GET /folders``, ``/folders/``, ``/folders/{id}``)
   * Subfolders come sorted by name (``flat``: pre-order, each with its parentId); files by
     creationDate, newest first, then by path. ``tree`` empties ``files``.
   * ``offset``/``limit`` apply to the concatenation *subfolders then files* (the only split
-    consistent with mkbrv's tests); ``limit`` absent or 0 = no limit.
+    consistent with mkbrv's tests); ``limit`` absent or 0 = no limit. The service's real split
+    is unknown, so ``page_split="separate"`` (``--page-split separate``) windows each list on
+    its own instead: a page then holds ``subfolders[offset:offset+limit]`` and
+    ``files[offset:offset+limit]``. Clients must be right under both.
   * ``showthumbnails`` adds ``downloadUrl`` to every file and ``thumbUrl``/``previewUrl`` to
     pictures and videos, with ``flat`` too. Without it listings carry no URLs; ``GET
     /files/{id}`` always does. URL fields are absent (never null) when they do not apply.

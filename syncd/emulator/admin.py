@@ -2,6 +2,8 @@
 
 * ``GET stats``, ``POST stats/reset``
 * ``GET faults``, ``POST faults`` (JSON object of settings to change), ``POST faults/clear``
+* ``GET hostile``, ``POST hostile`` (JSON object of switches, see `hostile`), ``POST
+  hostile/clear``
 * ``POST revoke-tokens`` (all refresh tokens), ``POST expire-tokens`` (all access tokens)
 * ``POST token`` (optional JSON ``{"scope": …}``): a token response without the browser flow
 * ``GET listing``: every item below the app folder, as ``Emulator.listing()``
@@ -41,6 +43,17 @@ def handle(app: App, req: Request, path: str) -> Reply:
     if route == ("POST", "faults/clear"):
         app.faults.clear()
         return Reply(200, app.faults.to_dict())
+    if route == ("GET", "hostile"):
+        return Reply(200, app.hostile.to_dict())
+    if route == ("POST", "hostile"):
+        try:
+            app.hostile.update(**_json(req))
+        except (TypeError, ValueError) as exc:
+            return Reply(400, {"error": str(exc)})
+        return Reply(200, app.hostile.to_dict())
+    if route == ("POST", "hostile/clear"):
+        app.hostile.clear()
+        return Reply(200, app.hostile.to_dict())
     if route == ("POST", "revoke-tokens"):
         app.oauth.revoke_refresh_tokens()
         return Reply(204)

@@ -60,12 +60,14 @@ def folder_get(call: Call) -> Reply:
         prefix = folder_prefix(folder)
         parent_prefix = folder_prefix(folder.parent) if folder.parent else ""
         name = folder.name
-    folders, files = page(folders, files, query.limit, query.offset)
+    folders, files = call.app.hostile.omit(folders, files, flat=query.flat)
+    folders, files = page(folders, files, query.limit, query.offset, call.app.config.page_split)
     root_prefix = folder_prefix(view_root)
     head = json_text(folder_ref(prefix, parent_prefix, name, root_prefix))
     subfolders = [folder_ref(r.prefix, r.parent_prefix, r.name, root_prefix) for r in folders]
     files_text = call.renderer().files_json(files, with_urls=query.with_urls)
     text = f'{head[:-1]},"files":{files_text},"subfolders":{json_text(subfolders)}}}'
+    text = call.app.hostile.damage_listing(text, flat=query.flat, limit=query.limit)
     return Reply(200, raw=text.encode("utf-8"))
 
 

@@ -18,6 +18,7 @@ from syncd.emulator.config import EmulatorConfig
 from syncd.emulator.errors import ApiError
 from syncd.emulator.faults import MUTATING_KINDS, Faults
 from syncd.emulator.handler import Reply, Request
+from syncd.emulator.hostile import Hostile
 from syncd.emulator.model import DateFormat, Folder, Node
 from syncd.emulator.oauth import AccessToken, OAuthServer
 from syncd.emulator.stats import Stats
@@ -66,8 +67,10 @@ class App:
         faults: Faults,
         stats: Stats,
         signer: UrlSigner,
+        hostile: Hostile | None = None,
     ) -> None:
         self.config = config
+        self.hostile = hostile if hostile is not None else Hostile()
         self.store = store
         self.oauth = oauth
         self.faults = faults
@@ -206,7 +209,9 @@ class Call:
         # URLs follow the Host the client used, so they work behind --host 0.0.0.0 too.
         host = self.req.header("Host") or self.req.conn.server.netloc
         base = f"http://{host}{CONTENT_PREFIX}"
-        return Renderer(self.app.dates, self.app.signer, base)
+        elsewhere = self.app.hostile.download_origin
+        download_base = f"{elsewhere.rstrip('/')}{CONTENT_PREFIX}" if elsewhere else None
+        return Renderer(self.app.dates, self.app.signer, base, download_base=download_base)
 
 
 def _within(node: Node, folder: Folder) -> bool:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from syncd.emulator.oauth import Client
+from syncd.emulator.views import PageSplit
 
 DEFAULT_CLIENT_ID = "syncd-emulator"
 DEFAULT_CLIENT_SECRET = "syncd-emulator-secret"
@@ -26,6 +27,7 @@ class EmulatorConfig:
     reject_refresh_scope: bool = False
     conflict_status: int = 400  # HTTP status of PDK_CW_0001-ALREADY_EXISTS
     expired_code: int = 41  # gateway code for an expired token: 41 or 42
+    page_split: PageSplit = "combined"  # how limit/offset window subfolders and files
 
     @property
     def app_root_names(self) -> tuple[str, str]:

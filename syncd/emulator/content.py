@@ -11,6 +11,7 @@ from syncd.emulator import errors
 from syncd.emulator.api import no_space_left
 from syncd.emulator.errors import ApiError
 from syncd.emulator.handler import Body, Reply
+from syncd.emulator.hostile import ENDLESS_CAP, HTML_PAGE
 from syncd.emulator.model import PREVIEW_TYPES, File, Folder, invalid_name_reason
 from syncd.emulator.upload import Description, Receiver, bad_request, description_from
 
@@ -126,7 +127,38 @@ def download(call: Call) -> None:
     # No thumbnails are computed: thumb and preview URLs serve the original image bytes.
     content_type = "application/octet-stream" if url_kind == "content" else "image/jpeg"
     with f:
-        _send_range(call, f, size, content_type)
+        damage = app.hostile.download
+        if damage is not None and url_kind == "content":
+            _send_damaged(call, f, size, damage)
+        else:
+            _send_range(call, f, size, content_type)
+
+
+def _send_damaged(call: Call, f: BinaryIO, size: int, damage: str) -> None:
+    """A download as a hostile or broken service sends it (see `hostile`); Range ignored."""
+    conn = call.req.conn
+    call.app.stats.fault(f"download_{damage}")
+    if damage == "html":
+        conn.send_bytes(200, HTML_PAGE, "text/html; charset=utf-8", {})
+        return
+    data = f.read(size)
+    conn.close_connection = True
+    if damage == "longer":
+        extra = b"\0" * (1 << 20)
+        conn.send_bytes(200, data + extra, "application/octet-stream", {})
+    elif damage == "wrong-length":
+        conn.wfile.write(conn.head_bytes(200, size * 2 + 10, "application/octet-stream"))
+        conn.wfile.write(data)
+    else:  # endless: no length, bytes until the client hangs up (or the cap)
+        conn.wfile.write(conn.head_bytes(200, None, "application/octet-stream"))
+        chunk = data + b"\0" * (1 << 16)
+        sent = 0
+        try:
+            while sent < ENDLESS_CAP:
+                conn.wfile.write(chunk)
+                sent += len(chunk)
+        except OSError:
+            pass  # the client hung up, as it should
 
 
 def _send_range(call: Call, f: BinaryIO, size: int, content_type: str) -> None:

@@ -27,13 +27,14 @@ from syncd.emulator.config import (
 )
 from syncd.emulator.faults import Faults
 from syncd.emulator.handler import Handler
+from syncd.emulator.hostile import Hostile
 from syncd.emulator.ids import folder_id
 from syncd.emulator.journal import Journal, Record
 from syncd.emulator.model import File, Folder
 from syncd.emulator.oauth import Client, OAuthServer
 from syncd.emulator.stats import Stats
 from syncd.emulator.store import Store
-from syncd.emulator.views import Entry, UrlSigner, tree_listing
+from syncd.emulator.views import Entry, PageSplit, UrlSigner, tree_listing
 from syncd.httpserver import TrackingHTTPServer
 
 log = logging.getLogger("syncd.emulator")
@@ -67,8 +68,9 @@ class Emulator:
     lifetime in seconds; ``app_name`` names the app folder; ``quota_bytes`` and
     ``max_file_size`` bound uploads and copies; ``timezone`` (a zone name or a fixed
     ``datetime.timezone``) renders dates; ``rotate_refresh_tokens``, ``reject_refresh_scope``,
-    ``conflict_status`` and ``expired_code`` pick between the plausible behaviours described in
-    the package docstring; ``faults`` can be given up front or changed later via `faults`.
+    ``conflict_status``, ``expired_code`` and ``page_split`` pick between the plausible
+    behaviours described in the package docstring; ``faults`` can be given up front or changed
+    later via `faults`.
 
     Paths in the direct API are relative to the app folder (the root a ``cloud``-scope token
     sees), e.g. ``"docs/a.txt"``; a leading ``/`` makes a path relative to the true cloud root.
@@ -92,6 +94,7 @@ class Emulator:
         reject_refresh_scope: bool = False,
         conflict_status: int = 400,
         expired_code: int = 41,
+        page_split: PageSplit = "combined",
         faults: Faults | None = None,
         access_log: bool = False,
     ) -> None:
@@ -106,9 +109,11 @@ class Emulator:
             reject_refresh_scope=reject_refresh_scope,
             conflict_status=conflict_status,
             expired_code=expired_code,
+            page_split=page_split,
         )
         self.data_dir = Path(data_dir) if data_dir is not None else None
         self.faults = faults if faults is not None else Faults()
+        self.hostile = Hostile()
         self.stats = Stats()
         self._address = (host, port)
         self._access_log = access_log
@@ -142,7 +147,9 @@ class Emulator:
             log=log_fn,
         )
         key = self._load(store, oauth, blobs)
-        self._app = App(self.config, store, oauth, self.faults, self.stats, UrlSigner(key))
+        self._app = App(
+            self.config, store, oauth, self.faults, self.stats, UrlSigner(key), self.hostile
+        )
         try:
             self._server = EmulatorHTTPServer(self._address, self._app, self.stats)
         except OSError:

@@ -17,10 +17,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 from syncd.emulator.ids import ROOT_ID, b64url, encode_path
 from syncd.emulator.model import PREVIEW_TYPES, DateFormat, File, Folder, file_type
+
+# How `limit`/`offset` window a listing: the service's choice is not known.
+PageSplit: TypeAlias = Literal["combined", "separate"]
 
 json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -90,10 +93,20 @@ class UrlSigner:
 class Renderer:
     """Renders rows for one response; `content_base` is the content host base URL."""
 
-    def __init__(self, dates: DateFormat, signer: UrlSigner, content_base: str) -> None:
+    def __init__(
+        self,
+        dates: DateFormat,
+        signer: UrlSigner,
+        content_base: str,
+        *,
+        download_base: str | None = None,
+    ) -> None:
+        """`download_base` puts download URLs on another origin (a hostile service)."""
         self._date = dates.render
         self._content_base = content_base
+        self._download_base = download_base or content_base
         self._base_js = json_text(content_base)[1:-1]  # escaped once, not per URL
+        self._download_js = json_text(self._download_base)[1:-1]
         nonce = os.urandom(8)  # one per response: URLs differ between responses
         self._sign = {kind: signer.signer(kind, nonce) for kind in ("content", "thumb", "preview")}
 
@@ -116,7 +129,7 @@ class Renderer:
     def files_json(self, rows: list[FileRow], *, with_urls: bool) -> str:
         """``json.dumps([self.file(r) for r in rows])``, three times faster: a listing of
         100,000 files is the remote poll of the sync engine, so it must stay well under 1 s."""
-        date, base = self._date, self._base_js
+        date, base, download_base = self._date, self._base_js, self._download_js
         content, thumb, preview = self._sign["content"], self._sign["thumb"], self._sign["preview"]
         parts = []
         for row in rows:
@@ -130,7 +143,7 @@ class Renderer:
                         f',"thumbUrl":"{files}/thumb/{thumb(row.blob)}",'
                         f'"previewUrl":"{files}/preview/{preview(row.blob)}"'
                     )
-                tail = f',"downloadUrl":"{files}/content/{content(row.blob)}"'
+                tail = f',"downloadUrl":"{download_base}/files/{fid}/content/{content(row.blob)}"'
             metadata = json_text(row.metadata) if row.metadata else "{}"
             parts.append(
                 f'{{"id":"{fid}","name":{json_text(row.name)},"type":"{ftype}"{urls},'
@@ -140,7 +153,8 @@ class Renderer:
         return "[" + ",".join(parts) + "]"
 
     def url(self, fid: str, kind: str, blob: str) -> str:
-        return f"{self._content_base}/files/{fid}/{kind}/{self._sign[kind](blob)}"
+        base = self._download_base if kind == "content" else self._content_base
+        return f"{base}/files/{fid}/{kind}/{self._sign[kind](blob)}"
 
 
 def folder_ref(prefix: str, parent_prefix: str, name: str, view_root: str) -> dict[str, str]:
@@ -193,10 +207,17 @@ def collect(folder: Folder, query: ListingQuery) -> tuple[list[FolderRow], list[
 
 
 def page(
-    folders: list[FolderRow], files: list[FileRow], limit: int, offset: int
+    folders: list[FolderRow],
+    files: list[FileRow],
+    limit: int,
+    offset: int,
+    split: PageSplit = "combined",
 ) -> tuple[list[FolderRow], list[FileRow]]:
-    """`offset`/`limit` over the concatenation subfolders-then-files."""
+    """`offset`/`limit` over the concatenation subfolders-then-files ("combined"), or over
+    each list on its own ("separate": a page may then hold up to 2 x `limit` items)."""
     end = offset + limit if limit else None
+    if split == "separate":
+        return folders[offset:end], files[offset:end]
     n = len(folders)
     files_end = None if end is None else max(end - n, 0)
     return folders[offset:end], files[max(offset - n, 0) : files_end]

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from syncd.cloud.errors import CloudError, NotFound, QuotaExceeded
+from syncd.cloud.errors import CloudError, IncompleteListing, NotFound, QuotaExceeded
 from syncd.config import PairConfig, SyncOptions
 from syncd.errors import NeedsUserError, PathError, RootGuardError, SyncdError, TransientError
 from syncd.store import Store
-from syncd.sync import localfs
+from syncd.sync import absence, localfs
 from syncd.sync.commits import CommitBatch
 from syncd.sync.excludes import Excludes
 from syncd.sync.executor import Cancelled, Executor, Limits, LowDiskSpace, Outcome
@@ -94,10 +94,20 @@ class SyncReport:
     offline: str | None = None
     uploads_paused: str | None = None
     downloads_paused: str | None = None
+    # The cloud contradicted its own listing: deletes were dropped, the next pass lists again.
+    listing_problem: str | None = None
+    # Paths an earlier failure keeps out of this sync, and when they are tried again.
+    waiting: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not self.failures and self.offline is None and self.downloads_paused is None
+        return (
+            not self.failures
+            and self.offline is None
+            and self.downloads_paused is None
+            and self.listing_problem is None
+            and not self.waiting
+        )
 
 
 def action_name(action: object) -> str:
@@ -115,6 +125,23 @@ def action_name(action: object) -> str:
         Skip: "skip",
     }
     return names.get(type(action), type(action).__name__.lower())
+
+
+def outcome_name(outcome: Outcome) -> str:
+    """`action_name`, except for a conflict that found both sides equal: "equal" (recorded;
+    nothing kept twice), which is no conflict at all."""
+    action = outcome.action
+    if isinstance(action, Conflict) and outcome.ok and outcome.conflict is None:
+        return "equal"
+    return action_name(action)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def backoff_delay(attempts: int, rng: random.Random) -> float:
@@ -143,13 +170,17 @@ class PairEngine:
         snapshot_scope: Callable[[], contextlib.AbstractContextManager[object]] = (
             contextlib.nullcontext
         ),
+        page_size: int = PAGE_SIZE,
+        private_paths: Iterable[Path] = (),
     ) -> None:
+        """`private_paths`: syncd's own files and folders (state, token, log, config); any
+        that lies inside the root is never synced, on either side."""
         self.pair = pair
         self.options = options
         self.store = store
         self.remote_side = remote
         self.root = pair.local_root
-        self.excludes = Excludes(pair.excludes)
+        self.excludes = Excludes(pair.excludes, private=localfs.inside(self.root, private_paths))
         self.hostname = hostname or socket.gethostname().split(".")[0] or "host"
         self.now = now
         self.clock = clock
@@ -159,6 +190,7 @@ class PairEngine:
         self.rng = rng or random.Random()
         # Wraps the loading and scanning that open `sync` (see `cli.process`).
         self.snapshot_scope = snapshot_scope
+        self.page_size = page_size
         self.executor = Executor(
             self.root,
             remote,
@@ -177,6 +209,11 @@ class PairEngine:
         self.remote: dict[str, RemoteEntry] = {}
         self.urls: dict[str, str] = {}
         self.hidden: set[str] = set()
+        # Names of cloud items the listing could not place: any path so named may be one.
+        self.unplaced: set[str] = set()
+        # What the listing could not read whole (see `RemoteScan.damage`).
+        self.listing_damage: list[str] = []
+        self._said: set[str] = set()  # the listing's notes already logged
         self.temporaries: dict[str, RemoteEntry] = {}
         self.retry_at: dict[str, float] = {}
         self.remote_generation = 0
@@ -247,7 +284,7 @@ class PairEngine:
         folders = frozenset(self.store.get_meta_json(SELECTIVE_KEY) or ())
         if folders == self.excludes.folders:
             return False
-        self.excludes = Excludes(self.pair.excludes, folders=folders)
+        self.excludes = self.excludes.with_folders(folders)
         self.executor.excludes = self.excludes
         gone = {path: None for path in self.base if self.excludes.in_folders(path)}
         if gone:
@@ -347,11 +384,15 @@ class PairEngine:
         # URLs at once rather than list it all again to get them (`_fetch_download_urls`).
         with_urls = not self.base
         try:
-            return self.remote_side.scan(self.excludes, page_size=PAGE_SIZE, with_urls=with_urls)
+            return self.remote_side.scan(
+                self.excludes, page_size=self.page_size, with_urls=with_urls
+            )
         except NotFound:
             # Renamed, moved or deleted: find it by path again, or stop (RootGuardError).
             self.remote_side.resolve_root(create=False)
-            return self.remote_side.scan(self.excludes, page_size=PAGE_SIZE, with_urls=with_urls)
+            return self.remote_side.scan(
+                self.excludes, page_size=self.page_size, with_urls=with_urls
+            )
 
     def set_remote(self, scan: RemoteScan, generation: int) -> bool:
         """Take a listing unless we changed the cloud after it was started."""
@@ -360,13 +401,22 @@ class PairEngine:
             return False
         # The daemon lists the cloud every minute; most listings change nothing, and a pass
         # over a big unchanged tree is then pure waste.
-        self.remote_changed = scan.entries != self.remote or scan.hidden != self.hidden
+        self.remote_changed = (
+            scan.entries != self.remote
+            or scan.hidden != self.hidden
+            or scan.unplaced_names != self.unplaced
+        )
         self.remote = scan.entries
         self.urls = scan.urls
         self.hidden = scan.hidden
+        self.unplaced = scan.unplaced_names
+        self.listing_damage = scan.damage
         self.temporaries = scan.temporaries
+        # A daemon lists every minute: say each problem once, not once a poll.
         for note in scan.notes:
-            log.warning("%s: cloud: %s", self.pair.name, note)
+            if note not in self._said:
+                log.warning("%s: cloud: %s", self.pair.name, note)
+        self._said = set(scan.notes)
         self.remote_stale = False
         return True
 
@@ -416,7 +466,19 @@ class PairEngine:
     def skip_set(self) -> frozenset[str]:
         now = self.clock()
         waiting = {path for path, when in self.retry_at.items() if when > now}
-        return frozenset(self.unreadable | self.hidden | waiting)
+        return frozenset(self.unreadable | self.hidden | waiting | self._unplaced_paths())
+
+    def _unplaced_paths(self) -> set[str]:
+        """Every known path named as a cloud item the listing could not place."""
+        names = self.unplaced
+        if not names:
+            return set()
+        return {
+            path
+            for view in (self.base, self.local, self.remote)
+            for path in view
+            if path.rpartition("/")[2] in names
+        }
 
     def plan(self) -> Plan:
         return reconcile(self.local, self.base, self.remote, self.policy(), skip=self.skip_set())
@@ -426,7 +488,8 @@ class PairEngine:
     def apply(self, plan: Plan, report: SyncReport, *, allow_mass_delete: bool) -> bool:
         """Check and apply one plan; True if anything changed (so another pass may help)."""
         if not allow_mass_delete:
-            check_mass_delete(plan, self.base, max_percent=self.options.max_delete_percent)
+            self.check_plan(plan)
+        plan = self._confirm_absence(plan, report)
         self._remember_shared_identities()
         self._fetch_download_urls(plan)
         batch = CommitBatch(self.store, self.clock, self.root)
@@ -465,6 +528,49 @@ class PairEngine:
             report.offline = str(error)
         return progress
 
+    def check_plan(self, plan: Plan) -> None:
+        """The mass-delete brake: `MassDeleteError` if `plan` deletes too much of a side
+        (a dry run asks too, so that it refuses what the real run would)."""
+        check_mass_delete(plan, self.base, max_percent=self.options.max_delete_percent)
+
+    def _confirm_absence(self, plan: Plan, report: SyncReport) -> Plan:
+        """Drop the local deletes the cloud contradicts when asked directly (`absence`)."""
+        groups = absence.deletes_by_listed_folder(plan, self.remote)
+        if not groups:
+            return plan
+        assert self.remote_side.root_id is not None
+        problems: list[str] = []
+
+        def children(folder: str) -> absence.Children | None:
+            folder_id = self.remote[folder].id if folder else self.remote_side.root_id
+            assert folder_id is not None
+            try:
+                return self.remote_side.children(folder_id, page_size=self.page_size)
+            except NotFound:
+                return None  # gone since the listing: list again before deleting anything
+            except IncompleteListing as exc:
+                problems.append(str(exc))
+                return absence.Children(frozenset(), unreadable=True)
+
+        verdict = absence.judge(groups, children)
+        # Until the next listing, what it contradicted (or could not confirm) is unknown:
+        # later passes on this listing plan nothing there, and ask nothing again.
+        self.hidden = self.hidden | verdict.dropped
+        if verdict.contradicted:
+            shown = ", ".join(sorted(verdict.contradicted)[:3])
+            more = len(verdict.contradicted) - 3
+            detail = (
+                problems[0]
+                if problems
+                else (f"it left out {shown}" + (f" and {more} more" if more > 0 else ""))
+            )
+            report.listing_problem = (
+                f"the cloud listing was incomplete ({detail}): nothing was deleted locally "
+                "because of it; the cloud is listed again"
+            )
+            log.warning("%s: %s", self.pair.name, report.listing_problem)
+        return absence.without(plan, verdict.dropped)
+
     def _fetch_download_urls(self, plan: Plan) -> None:
         """Many downloads: one listing that carries download URLs beats a GET per file.
 
@@ -479,7 +585,7 @@ class PairEngine:
         if len(wanted) < _BULK_DOWNLOADS or len(wanted) * 20 < len(self.remote):
             return
         try:
-            listing = self.remote_side.scan(self.excludes, page_size=PAGE_SIZE, with_urls=True)
+            listing = self.remote_side.scan(self.excludes, page_size=self.page_size, with_urls=True)
         except SyncdError as exc:
             log.info(
                 "%s: no listing with download URLs (%s); one GET per file", self.pair.name, exc
@@ -523,7 +629,7 @@ class PairEngine:
         if outcome.conflict is not None:
             batch.writes.conflicts.append(outcome.conflict)
             report.conflicts.append(outcome.conflict[0])
-        name = action_name(action)
+        name = outcome_name(outcome)
         if outcome.error is None:
             if outcome.ok:
                 report.counts[name] += 1
@@ -550,12 +656,23 @@ class PairEngine:
         self, rel_path: str, name: str, error: BaseException, batch: CommitBatch, report: SyncReport
     ) -> None:
         message = str(error)
-        log.warning("%s: %s %s failed: %s", self.pair.name, name, rel_path, message)
         report.failures[rel_path] = message
         attempts = batch.record_failure(rel_path, name, message)
-        retry = self.clock() + backoff_delay(attempts, self.rng)
+        delay = backoff_delay(attempts, self.rng)
+        retry = self.clock() + delay
         batch.writes.retries[rel_path] = retry
         self.retry_at[rel_path] = retry
+        # One line per path and backoff step, naming the path once.
+        reason = message.removeprefix(f"{rel_path}: ")
+        log.warning(
+            "%s: %s %s failed (attempt %d; next try in %s): %s",
+            self.pair.name,
+            name,
+            rel_path,
+            attempts,
+            _duration(delay),
+            reason,
+        )
 
     # --- whole syncs ---------------------------------------------------------------------
 
@@ -576,7 +693,12 @@ class PairEngine:
                 self.on_plan(plan)
             progressed = self.apply(plan, report, allow_mass_delete=allow_mass_delete)
             # Halted from outside (the daemon pauses the pair): plan nothing more either.
-            if report.offline or not progressed or self.executor.stop_run.is_set():
+            if (
+                report.offline
+                or report.listing_problem
+                or not progressed
+                or self.executor.stop_run.is_set()
+            ):
                 return
 
     def sweep_temporaries(self) -> None:
@@ -643,11 +765,21 @@ class PairEngine:
             report.plan = self.plan()
             return report
         self.converge(report, allow_mass_delete=allow_mass_delete, max_passes=max_passes)
+        if self.listing_damage and report.listing_problem is None:
+            count = len(self.listing_damage)
+            report.listing_problem = (
+                f"the cloud listing could not be read whole ({self.listing_damage[0]}"
+                + (f"; {count - 1} more" if count > 1 else "")
+                + "): what it may stand for was left alone on both sides"
+            )
+        now = self.clock()
+        report.waiting = {
+            path: when
+            for path, when in sorted(self.retry_at.items())
+            if path not in report.failures and when > now
+        }
         if report.ok and not self.stop.is_set():
             self.mark_synced()
-        for path, when in sorted(self.retry_at.items()):
-            if path not in report.failures and when > self.clock():
-                report.notes.append(f"{path}: waiting to retry after an earlier failure")
         report.notes.extend(
             sorted(f"{path}: not synced (unreadable or a link)" for path in self.unreadable)
         )

@@ -51,11 +51,15 @@ class Excludes:
         *,
         builtin: bool = True,
         folders: Iterable[str] = (),
+        private: Iterable[str] = (),
     ) -> None:
         self.user_patterns = tuple(patterns)
         self.patterns = (*(BUILTIN_PATTERNS if builtin else ()), *self.user_patterns)
         self.builtin = builtin
         self.folders = frozenset(folders)
+        # syncd's own files that lie inside the root (its state, token, log, config): never
+        # synced, whatever the config says. Walks stop at a folder, so exact paths suffice.
+        self.private = frozenset(private)
         # pathspec tries each pattern's regex in turn (3 µs a path for the built-in list);
         # the built-in ones are all plain file-name globs, so one regex on the name does.
         self._spec = (
@@ -64,9 +68,17 @@ class Excludes:
 
     def key(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """What decides which paths are excluded: equal keys, equal decisions."""
-        return self.patterns, tuple(sorted(self.folders))
+        return self.patterns, tuple(sorted(self.folders | self.private))
+
+    def with_folders(self, folders: Iterable[str]) -> Excludes:
+        """The same excludes, with these folders left out by selective sync."""
+        return Excludes(
+            self.user_patterns, builtin=self.builtin, folders=folders, private=self.private
+        )
 
     def excluded(self, rel_path: str, is_dir: bool) -> bool:
+        if self.private and rel_path in self.private:
+            return True
         if self.builtin:
             if rel_path == STATE_DIR or rel_path.startswith(STATE_DIR + "/"):
                 return True

@@ -26,7 +26,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from syncd.cloud.errors import AlreadyExists, CloudError, NotFound
+from syncd.cloud.errors import (
+    AlreadyExists,
+    CloudError,
+    ContentMismatch,
+    ForeignUrl,
+    NotFound,
+)
 from syncd.cloud.models import RemoteFile
 from syncd.errors import PathError, SyncdError, TransientError
 from syncd.sync import localfs
@@ -442,8 +448,8 @@ class _Context:
                 st = os.fstat(fd)
             if size != remote.size or st.st_size != remote.size:
                 raise Stale("changed in the cloud meanwhile (size differs)")
-        except (Stale, NotFound):
-            _unlink_quietly(partial)  # that version is gone: nothing to resume
+        except (Stale, NotFound, ContentMismatch, ForeignUrl):
+            _unlink_quietly(partial)  # that version is gone, or garbage: nothing to resume
             raise
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
@@ -689,6 +695,7 @@ class _Context:
                     kept = LocalEntry(Kind.FILE, local.size, local.mtime_ns, local.inode, sha256)
                     outcome.base[rel_path] = BaseEntry.of(kept, action.remote)
                     outcome.local[rel_path] = kept
+                    outcome.transferred = action.remote.size  # downloaded to compare
                     return
             if action.loser == "remote":
                 self._rename_remote_aside(action, outcome)

@@ -68,6 +68,18 @@ def local_path(root: Path, rel_path: str) -> Path:
     return root / rel_path
 
 
+def inside(root: Path, paths: Iterable[Path]) -> set[str]:
+    """The rel_paths, below `root`, of those `paths` that lie inside it (symlinks and `..`
+    resolved on both sides, so that two names for one place are one place)."""
+    real_root = os.path.realpath(root)
+    found: set[str] = set()
+    for path in paths:
+        real = os.path.realpath(path)
+        if real != real_root and real.startswith(real_root.rstrip("/") + "/"):
+            found.add(os.path.relpath(real, real_root).replace(os.sep, "/"))
+    return found
+
+
 def checked_parent(root: Path, rel_path: str) -> Path:
     """The folder `rel_path` goes into, after checking no folder on the way is a symlink."""
     refuse_unsafe(rel_path)

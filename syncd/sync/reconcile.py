@@ -386,18 +386,19 @@ def detect_remote_moves(
         )
 
     gone_dirs = _outermost(path for path, entry in gone.items() if entry.kind is Kind.DIR)
-    new_dirs = _outermost(path for path, entry in new_remote.items() if entry.kind is Kind.DIR)
+    # Every new folder is a candidate target, not only the outermost: a folder moved into a
+    # folder that is itself new (made in the web UI, say) lands below it.
+    new_dirs = {path for path, entry in new_remote.items() if entry.kind is Kind.DIR}
     if gone_dirs and new_dirs:
         base_files = sorted(
             (path, entry.size, entry.remote_created)
             for path, entry in base.items()
             if entry.kind is Kind.FILE and entry.remote_created
         )
-        remote_files = sorted(
-            (path, entry.size, entry.created)
-            for path, entry in remote.items()
-            if entry.kind is Kind.FILE
-        )
+        remote_by_identity: dict[tuple[int, int], list[str]] = defaultdict(list)
+        for path, entry in remote.items():
+            if entry.kind is Kind.FILE:
+                remote_by_identity[(entry.size, entry.created)].append(path)
         candidates: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for src in gone_dirs:
             below = _below(base_files, src)
@@ -411,9 +412,15 @@ def detect_remote_moves(
             want = _file_signature(evidence, src)
             if not want:
                 continue
-            for dst in new_dirs:
-                have = _file_signature(_below(remote_files, dst), dst)
-                common = len(want & have)
+            # Where each of its files is now, if it moved with its folder: the new folder
+            # that holds it at the same path below it.
+            found: Counter[str] = Counter()
+            for rel, size, created in want:
+                tail = "/" + rel
+                for path in remote_by_identity.get((size, created), ()):
+                    if path.endswith(tail) and (dst := path[: -len(tail)]) in new_dirs:
+                        found[dst] += 1
+            for dst, common in found.items():
                 if common * 2 > len(want):
                     candidates[src].append((common, dst))
         claimed: dict[str, int] = defaultdict(int)

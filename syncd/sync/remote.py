@@ -4,6 +4,12 @@ the API lacks (conditional replace and delete, moves that refresh what they move
 Paths in a snapshot are built from names along the parent chain, never from decoded ids. A
 name that cannot be a local name (`/`, NUL, `.`, `..`, too long) is left out together with
 everything below it, and reported: it is never "fixed" and never read as deleted.
+
+What a listing holds but cannot place is *unknown*, never absent: an item whose name, size,
+dates or parent cannot be read hides the path it stands for (or, without a usable name, its
+whole folder); an item whose folder is not in the listing (an orphan: its id does not decode,
+or names a folder the listing lacks) hides every path with its name (`unplaced_names`). The
+engine plans nothing at or below a hidden path, on either side.
 """
 
 from __future__ import annotations
@@ -21,12 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from syncd.cloud.client import CloudClient
-from syncd.cloud.errors import AlreadyExists, NotFound
-from syncd.cloud.ids import parent_id_of
-from syncd.cloud.models import FolderListing, RemoteFile, RemoteFolderRef
+from syncd.cloud.errors import AlreadyExists, IncompleteListing, NotFound
+from syncd.cloud.ids import parent_id_of, shown
+from syncd.cloud.models import DamagedItem, FolderListing, RemoteFile, RemoteFolderRef
 from syncd.cloud.paths import PathResolver
 from syncd.cloud.transfer import UploadSource
 from syncd.errors import PathError, RootGuardError
+from syncd.sync import absence
 from syncd.sync.excludes import Excludes
 from syncd.sync.localfs import name_problem
 from syncd.sync.model import Kind, RemoteEntry
@@ -63,6 +70,10 @@ class RemoteScan:
     # Upload temporaries (`temp_name`) seen in synced folders: never synced, but a process
     # killed between the upload and the rename leaves one behind for the engine to sweep.
     temporaries: dict[str, RemoteEntry] = field(default_factory=dict)
+    # Names of listed items whose folder is unknown: any path with such a name may be one.
+    unplaced_names: set[str] = field(default_factory=set)
+    # What could not be read whole (damaged or unplaced items): the sync is not complete.
+    damage: list[str] = field(default_factory=list)
 
     def copy(self) -> RemoteScan:
         """A copy whose containers the caller may change (the entries themselves are frozen)."""
@@ -73,6 +84,8 @@ class RemoteScan:
             list(self.notes),
             set(self.hidden),
             dict(self.temporaries),
+            set(self.unplaced_names),
+            list(self.damage),
         )
 
 
@@ -100,7 +113,7 @@ class ListingCache:
     what a listing turns into changes.
     """
 
-    FORMAT = 1
+    FORMAT = 2
 
     def __init__(self, path: Path, version: str) -> None:
         self.path = path
@@ -125,13 +138,15 @@ class ListingCache:
             fmt, version, root_id, page_size, excludes_key, pages, rows, extra = data
             if (fmt, version) != (self.FORMAT, self.version):
                 return None
-            hidden, notes, temporaries = extra
+            hidden, notes, temporaries, unplaced, damage = extra
             scan = RemoteScan(
                 root_id,
                 _entries(rows),
                 notes=list(notes),
                 hidden=set(hidden),
                 temporaries=_entries(temporaries),
+                unplaced_names=set(unplaced),
+                damage=list(damage),
             )
             return ListingMemo(root_id, page_size, excludes_key, tuple(pages), scan)
         except (ValueError, TypeError, KeyError):  # decoded, but not the shape this version writes
@@ -148,7 +163,13 @@ class ListingCache:
                 memo.excludes_key,
                 memo.pages,
                 _rows(scan.entries),
-                (tuple(scan.hidden), tuple(scan.notes), _rows(scan.temporaries)),
+                (
+                    tuple(scan.hidden),
+                    tuple(scan.notes),
+                    _rows(scan.temporaries),
+                    tuple(scan.unplaced_names),
+                    tuple(scan.damage),
+                ),
             )
         )
         digest = hashlib.blake2b(payload, digest_size=32).digest()
@@ -200,9 +221,9 @@ def file_row(item: RemoteFile) -> FileRow:
 
 def snapshot_from_listing(listing: FolderListing, excludes: Excludes) -> RemoteScan:
     """Turn a flat listing of the pair's remote folder into rel_path -> entry."""
-    return build_snapshot(
-        listing.id, listing.subfolders, (file_row(f) for f in listing.files), excludes
-    )
+    builder = SnapshotBuilder(listing.id, excludes)
+    builder.add_listing(listing)
+    return builder.finish()
 
 
 def build_snapshot(
@@ -235,6 +256,13 @@ class SnapshotBuilder:
         self.waiting_folders: dict[str, list[tuple[str, str]]] = {}
         self.waiting_files: dict[str, list[FileRow]] = {}
         self.orphans: list[FileRow] = []
+        self.damaged: list[DamagedItem] = []
+
+    def add_listing(self, listing: FolderListing) -> None:
+        """One page (or all) of a flat listing."""
+        self.add_folders(listing.subfolders)
+        self.add_files(file_row(item) for item in listing.files)
+        self.damaged.extend(listing.damaged)
 
     def add_folders(self, folders: Iterable[RemoteFolderRef]) -> None:
         for folder in folders:
@@ -305,10 +333,70 @@ class SnapshotBuilder:
                 scan.urls[rel_path] = url
 
     def finish(self) -> RemoteScan:
-        """Everything still waiting has no known folder: report it, never guess."""
+        """Everything still waiting has no known folder: report it, never guess (its name
+        makes every path of that name unknown). Raises `IncompleteListing` when an item
+        can be neither placed nor named: then any path at all may be it."""
+        scan = self.scan
+        # Damaged folders first: one that can be placed hides its whole subtree, so what
+        # waits for it is not synced rather than unplaced.
+        for item in sorted(self.damaged, key=lambda item: item.kind != "folder"):
+            self._damaged(item)
         for row in [*self.orphans, *(r for rows in self.waiting_files.values() for r in rows)]:
-            self.scan.notes.append(f"{row[1]!r}: cannot tell which folder it is in; skipped")
-        return self.scan
+            self._unplaced(row[1], "file", "cannot tell which folder it is in")
+        for children in self.waiting_folders.values():
+            for _, name in children:
+                self._unplaced(name, "folder", "cannot tell which folder it is in")
+        return scan
+
+    def _not_synced(self, folder_id: str) -> None:
+        """A folder whose subtree is not synced: nothing waiting below it gets a path."""
+        stack = [folder_id]
+        while stack:
+            current = stack.pop()
+            self.folder_paths[current] = None
+            stack.extend(child for child, _ in self.waiting_folders.pop(current, ()))
+            self.waiting_files.pop(current, None)
+
+    def _unplaced(self, name: str, kind: str, why: str) -> None:
+        scan = self.scan
+        if name_problem(name) is not None:
+            # No local path can have this name, so nothing here can be it.
+            scan.notes.append(f"a cloud {kind} named {name!r}: {why}; skipped")
+            return
+        note = f"a cloud {kind} named {name!r}: {why}; nothing named so is changed, on either side"
+        scan.notes.append(note)
+        scan.damage.append(note)
+        scan.unplaced_names.add(name)
+
+    def _damaged(self, item: DamagedItem) -> None:
+        """Hide what a damaged item may stand for: its own path, or its whole folder."""
+        parent = item.parent_id or parent_id_of(item.id)
+        if parent is None or parent not in self.folder_paths:
+            if item.name is None:
+                raise IncompleteListing(f"a {item.kind} {item.problem}, in an unknown folder")
+            self._unplaced(item.name, item.kind, item.problem)
+            return
+        parent_path = self.folder_paths[parent]
+        if parent_path is None:
+            return  # under a folder that is not synced
+        scan = self.scan
+        if item.name is not None and name_problem(item.name) is None:
+            rel_path = f"{parent_path}/{item.name}" if parent_path else item.name
+            note = f"{rel_path}: the cloud's listing of this {item.kind} {item.problem}; skipped"
+            scan.entries.pop(rel_path, None)
+            scan.urls.pop(rel_path, None)
+            scan.hidden.add(rel_path)
+            if item.kind == "folder":
+                self._not_synced(item.id)
+        elif not parent_path:
+            raise IncompleteListing(f"a {item.kind} at the top of the folder {item.problem}")
+        else:
+            note = f"{parent_path}: a {item.kind} in it {item.problem}; the folder is skipped"
+            scan.hidden.add(parent_path)
+            if item.kind == "folder":
+                self._not_synced(item.id)
+        scan.notes.append(note)
+        scan.damage.append(note)
 
 
 def _child_path(parent_path: str | None, name: str, scan: RemoteScan) -> str | None:
@@ -401,7 +489,6 @@ class RemoteSide:
         builder = SnapshotBuilder(self.root_id, excludes)
         pages: list[tuple[bytes, int]] = []
         skipped: list[int] = []  # offsets of pages not decoded
-        offset = 0
         for page in self.client.iter_flat_pages(
             self.root_id, page_size=page_size, show_thumbnails=with_urls, known=known
         ):
@@ -409,11 +496,9 @@ class RemoteSide:
                 break  # the server ignored the offset: everything is here already
             pages.append((page.digest, page.count))
             if page.listing is None:
-                skipped.append(offset)
+                skipped.append(page.offset)
             else:
-                builder.add_folders(page.listing.subfolders)
-                builder.add_files(file_row(item) for item in page.listing.files)
-            offset += page.count
+                builder.add_listing(page.listing)
         if memo is not None and len(skipped) == len(pages) == len(known):
             if not self.remember_listings:
                 self._memo = None
@@ -424,8 +509,7 @@ class RemoteSide:
             listing = self.client.get_folder(
                 self.root_id, flat=True, limit=page_size, offset=skipped_offset
             )
-            builder.add_folders(listing.subfolders)
-            builder.add_files(file_row(item) for item in listing.files)
+            builder.add_listing(listing)
         scan = builder.finish()
         if with_urls:
             return scan
@@ -435,6 +519,18 @@ class RemoteSide:
         if self.remember_listings:
             self._memo = ListingMemo(self.root_id, page_size, key, tuple(pages), scan.copy())
         return scan
+
+    def children(self, folder_id: str, *, page_size: int) -> absence.Children:
+        """What the cloud holds directly in a folder now, by name (a non-flat listing)."""
+        listing = self.client.list_children(folder_id, page_size=page_size)
+        names = {f.name for f in listing.files} | {d.name for d in listing.subfolders}
+        unreadable = False
+        for item in listing.damaged:
+            if item.name is None:
+                unreadable = True
+            else:
+                names.add(item.name)
+        return absence.Children(frozenset(names), unreadable)
 
     # --- composite operations ----------------------------------------------------------
 
@@ -523,7 +619,7 @@ class RemoteSide:
         except NotFound:
             return
         if current.fingerprint() != expected.fingerprint():
-            raise PathError(expected.id, "changed in the cloud meanwhile; not deleted")
+            raise PathError(shown(expected.id), "changed in the cloud meanwhile; not deleted")
         self.client.delete_file(expected.id)
 
     def delete_folder(
@@ -537,7 +633,7 @@ class RemoteSide:
             return True
         found = snapshot_from_listing(listing, Excludes(builtin=False))
         found_entries = {f"{rel_path}/{path}": entry for path, entry in found.entries.items()}
-        clean = not found.notes and not found.temporaries
+        clean = not found.notes and not found.temporaries and not found.unplaced_names
         if clean and _fingerprints(found_entries) == _fingerprints(subtree):
             self.client.delete_folder(expected.id)
             return True

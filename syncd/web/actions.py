@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from syncd import controls
+from syncd import controls, units
 from syncd.config import Config, PairConfig, parse_size
 from syncd.errors import SyncdError
 
@@ -58,15 +59,13 @@ def _rate(body: Mapping[str, Any], key: str) -> int | None:
     return rate
 
 
-def _rate_text(rate: int) -> str:
-    return f"{rate} B/s" if rate else "unlimited"
-
-
 @dataclass
 class Levers:
-    """What the page may do to the daemon of `config`."""
+    """What the page may do to the daemon of `config`, whose control folder (pause flags,
+    limits) is `control`."""
 
     config: Config
+    control: Path
     wake: Callable[[], None]
     rescan: Callable[[str | None], None]
     now: Callable[[], datetime] = datetime.now
@@ -106,7 +105,7 @@ class Levers:
 
     def _pause(self, body: Mapping[str, Any], paused: bool) -> str:
         name = _optional_text(body, "pair")
-        controls.pause(self.config, paused, name)
+        controls.pause(self.config, self.control, paused, name)
         verb = "paused" if paused else "resumed"
         return f"{verb} {name}" if name else f"{verb} every folder pair"
 
@@ -118,16 +117,13 @@ class Levers:
         return f"rescanning {name or 'every folder pair'}"
 
     def _limits(self, body: Mapping[str, Any]) -> str:
-        state_dir = self.config.state_dir
         if body.get("reset") is True:
-            controls.clear_limits(state_dir)
+            controls.clear_limits(self.control)
         else:
-            controls.write_limits(state_dir, _rate(body, "upload"), _rate(body, "download"))
-        limits = controls.limits_in_force(self.config)
-        return (
-            f"limits: upload {_rate_text(limits['upload_limit'])}, "
-            f"download {_rate_text(limits['download_limit'])}"
-        )
+            controls.write_limits(self.control, _rate(body, "upload"), _rate(body, "download"))
+        limits = controls.limits_in_force(self.config, self.control)
+        up, down = limits["upload_limit"], limits["download_limit"]
+        return f"limits: up {units.rate(up)}, down {units.rate(down)}"
 
     def _resolve(self, body: Mapping[str, Any]) -> str:
         pair = self._pair(body)

@@ -1,5 +1,5 @@
-"""Where the running daemon serves the dashboard: a small file in the state dir, so that
-`syncd web` prints the address really taken (`--web` without a config, port 0)."""
+"""Where the running daemon serves the dashboard: a small file in its control folder, so
+that `syncd web` prints the address really taken (`--web` without a config, port 0)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from pathlib import Path
 SERVED_FILE = "web.json"
 
 
-def write_served(state_dir: Path, url: str) -> None:
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temp = state_dir / f".{SERVED_FILE}.tmp"
+def write_served(control: Path, url: str) -> None:
+    control.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temp = control / f".{SERVED_FILE}.tmp"
     temp.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
-    os.replace(temp, state_dir / SERVED_FILE)
+    os.replace(temp, control / SERVED_FILE)
 
 
-def remove_served(state_dir: Path) -> None:
-    path = state_dir / SERVED_FILE
+def remove_served(control: Path) -> None:
+    path = control / SERVED_FILE
     try:
         if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
             path.unlink()
@@ -26,11 +26,11 @@ def remove_served(state_dir: Path) -> None:
         pass
 
 
-def read_served(state_dir: Path) -> str | None:
+def read_served(control: Path) -> str | None:
     """The dashboard's address, if the daemon that wrote it still runs (one killed before it
     could remove the file left an address nobody answers at)."""
     try:
-        data = json.loads((state_dir / SERVED_FILE).read_text(encoding="utf-8"))
+        data = json.loads((control / SERVED_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("url"), str):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from importlib import resources
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -52,6 +53,7 @@ class DaemonControls(Protocol):
     """What the dashboard asks of the daemon (`syncd.daemon.Daemon` is one)."""
 
     activity: Activity
+    control: Path  # its folder of pid, status and control files
 
     def reload_controls(self) -> None: ...
 
@@ -73,7 +75,7 @@ class Dashboard:
             self.config,
             self.activity.snapshot(),
             self.details.get(),
-            paused_pairs(self.config.state_dir, names),
+            paused_pairs(self.levers.control, names),
         )
 
     def perform(self, name: str, body: dict[str, Any]) -> str:
@@ -297,12 +299,13 @@ class DashboardServer:
 
     def __init__(self, dashboard: Dashboard, host: str, port: int) -> None:
         self.dashboard = dashboard
-        self.state_dir = dashboard.config.state_dir
-        load_or_create(self.state_dir)
+        self.control = dashboard.levers.control
+        state_dir = dashboard.config.state_dir
+        load_or_create(state_dir)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         bind_host = "127.0.0.1" if host == "localhost" else host
         self._http = _HTTPServer(
-            (bind_host, port), family, dashboard, TokenSource(self.state_dir), _Assets.load()
+            (bind_host, port), family, dashboard, TokenSource(state_dir), _Assets.load()
         )
         self.url = f"http://{browse_host(host)}:{self._http.port}/"
         self._wake_r, self._wake_w = os.pipe()
@@ -310,7 +313,7 @@ class DashboardServer:
 
     def start(self) -> str:
         self._thread.start()
-        write_served(self.state_dir, self.url)
+        write_served(self.control, self.url)
         log.info("dashboard at %s (open it with `syncd web`)", self.url)
         return self.url
 
@@ -326,7 +329,7 @@ class DashboardServer:
                 self._http.handle_request()
 
     def stop(self) -> None:
-        remove_served(self.state_dir)
+        remove_served(self.control)
         os.write(self._wake_w, b"x")
         if self._thread.is_alive():
             self._thread.join(timeout=5)
@@ -343,7 +346,7 @@ def serving(config: Config, daemon: DaemonControls) -> Iterator[DashboardServer 
     if not config.web.enabled:
         yield None
         return
-    levers = Levers(config, wake=daemon.reload_controls, rescan=daemon.rescan)
+    levers = Levers(config, daemon.control, wake=daemon.reload_controls, rescan=daemon.rescan)
     try:
         server = DashboardServer(
             Dashboard(config, daemon.activity, levers), config.web.host, config.web.port

@@ -182,7 +182,10 @@ def page_state(
         "state": overall_state([pair["state"] for pair in pairs]),
         "updated": status.get("updated"),
         "free_space": status.get("free_space"),
-        "limits": snapshot.limits,
+        "limits": {
+            "upload_limit": int(status.get("upload_limit") or 0),
+            "download_limit": int(status.get("download_limit") or 0),
+        },
         "all_paused": bool(pairs) and len(paused) == len(pairs),
         "pairs": pairs,
         "recent": [asdict(item) for item in snapshot.recent],

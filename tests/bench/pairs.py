@@ -84,8 +84,13 @@ class SyncdPair:
             return spawn(cmd, self.env, stdout=log, stderr=subprocess.STDOUT)
 
     def daemon_status(self) -> dict[str, Any] | None:
+        from syncd.compose import control_dir
+        from syncd.config import load_config
+        from syncd.status import STATUS_FILE
+
+        status_file = control_dir(load_config(self.config_path)) / STATUS_FILE
         try:
-            data: dict[str, Any] = json.loads((self.state_dir / "status.json").read_text())
+            data: dict[str, Any] = json.loads(status_file.read_text())
         except (FileNotFoundError, ValueError):
             return None
         pair: dict[str, Any] | None = data.get("pairs", {}).get("bench")

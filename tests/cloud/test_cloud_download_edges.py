@@ -10,9 +10,10 @@ import httpx
 import pytest
 
 from syncd.cloud.client import CloudClient
-from syncd.cloud.errors import CloudError
+from syncd.cloud.errors import CloudError, ContentMismatch, ForeignUrl
 from syncd.cloud.settings import CloudSettings
 from syncd.cloud.tokens import MemoryTokenStore, TokenManager, TokenSet
+from syncd.errors import PathError, TransientError
 
 DATA = bytes(range(256)) * 40
 API = "http://api.test/cloud/v1"
@@ -26,6 +27,20 @@ class CutStream(httpx.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         yield self._data[: self._cut]
         raise httpx.ReadError("connection reset")
+
+
+def file_object(name: str, size: int, url: str) -> dict[str, object]:
+    """`GET /files/{id}` as the service answers it (dates included: a file object without
+    them cannot be trusted)."""
+    date = "2016-07-30T14:20:26+0200"
+    return {
+        "id": "F",
+        "name": name,
+        "size": size,
+        "creationDate": date,
+        "lastUpdateDate": date,
+        "downloadUrl": url,
+    }
 
 
 def make_client(tmp_path: Path, handler: object) -> CloudClient:
@@ -43,9 +58,7 @@ def server(range_reply: str, seen: list[httpx.Request]) -> object:
         assert request.headers["Authorization"] == "Bearer at"
         if request.url.host == "api.test":
             url = f"{CONTENT}/files/F/content/opaque"
-            return httpx.Response(
-                200, json={"id": "F", "name": "f.bin", "size": len(DATA), "downloadUrl": url}
-            )
+            return httpx.Response(200, json=file_object("f.bin", len(DATA), url))
         assert request.headers["Accept-Encoding"] == "identity"
         if "Range" not in request.headers:
             return httpx.Response(200, stream=CutStream(DATA, 1000))
@@ -108,18 +121,98 @@ def test_refused_range_restarts(tmp_path: Path) -> None:
     assert sum(1 for r in seen if "Range" in r.headers) >= 1
 
 
-def test_token_is_not_sent_to_foreign_hosts(tmp_path: Path) -> None:
+def test_a_download_url_on_a_foreign_host_is_never_fetched(tmp_path: Path) -> None:
     seen: list[httpx.Request] = []
 
     def handle(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         if request.url.host == "api.test":
-            return httpx.Response(
-                200,
-                json={"id": "F", "name": "f", "size": 3, "downloadUrl": "http://evil.test/x"},
-            )
+            return httpx.Response(200, json=file_object("f", 3, "http://evil.test/x"))
         return httpx.Response(200, content=b"abc")
 
-    with make_client(tmp_path, handle) as client:
+    with make_client(tmp_path, handle) as client, pytest.raises(ForeignUrl) as caught:
         client.download("F", io.BytesIO())
-    assert "Authorization" not in seen[-1].headers
+    assert [r.url.host for r in seen] == ["api.test"]  # never connected to evil.test
+    assert "another host (evil.test); not followed" in str(caught.value)
+    assert isinstance(caught.value, PathError)  # this file fails; the login is fine
+
+
+def body_server(body: bytes, headers: dict[str, str] | None = None, stream: bool = False) -> object:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "api.test":
+            return httpx.Response(200, json=file_object("f", 8, f"{CONTENT}/files/F/content/o"))
+        if stream:
+            return httpx.Response(200, headers=headers, stream=Endless(body))
+        return httpx.Response(200, headers=headers, content=body)
+
+    return handle
+
+
+class Endless(httpx.SyncByteStream):
+    def __init__(self, chunk: bytes) -> None:
+        self.chunk = chunk
+        self.sent = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self.sent < 64 << 20:
+            self.sent += len(self.chunk)
+            yield self.chunk
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "stream", "message"),
+    [
+        (b"12345678" + b"\0" * 100, None, False, "announced 108 bytes for a file it lists with 8"),
+        (b"x" * 4096, None, True, "more than the 8 bytes it lists"),
+        (
+            b"<html><body>Please sign in</body></html>",
+            {"Content-Type": "text/html"},
+            False,
+            "announced 40 bytes (an HTML page, not the file) for a file it lists with 8",
+        ),
+    ],
+    ids=["longer", "endless", "html"],
+)
+def test_a_download_never_writes_more_than_the_listed_size(
+    tmp_path: Path, body: bytes, headers: dict[str, str] | None, stream: bool, message: str
+) -> None:
+    out = io.BytesIO()
+    client = make_client(tmp_path, body_server(body, headers, stream))
+    with client, pytest.raises(ContentMismatch) as caught:
+        client.download("F", out)
+    assert message in str(caught.value)
+    assert isinstance(caught.value, PathError) and not isinstance(caught.value, TransientError)
+    assert len(out.getvalue()) <= 8
+
+
+def test_a_version_that_changed_mid_download_is_fetched_from_its_start(tmp_path: Path) -> None:
+    """Half of the old version arrived, then its URL expired because the file changed: the
+    new version is written from byte 0, never spliced onto the old one's first half."""
+    old, new = b"OLD-OLD-", b"new-version"
+    versions = {"u1": old, "u2": new}
+    state = {"current": "u1"}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "api.test":
+            current = state["current"]
+            info = file_object("f", len(versions[current]), f"{CONTENT}/files/F/content/{current}")
+            info["lastUpdateDate"] = (
+                "2016-07-30T14:20:26+0200" if current == "u1" else ("2016-08-01T09:00:00+0200")
+            )
+            return httpx.Response(200, json=info)
+        tag = request.url.path.rsplit("/", 1)[1]
+        if tag != state["current"]:
+            return httpx.Response(404, json={"error": {"code": "X", "label": "FILE_NOT_FOUND"}})
+        data = versions[tag]
+        if tag == "u1":
+            state["current"] = "u2"  # it changes while the first half is on its way
+            return httpx.Response(200, stream=CutStream(data, 4))
+        start = int(request.headers.get("Range", "bytes=0-").removeprefix("bytes=").rstrip("-"))
+        headers = {"Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"} if start else {}
+        return httpx.Response(206 if start else 200, content=data[start:], headers=headers)
+
+    out = io.BytesIO()
+    with make_client(tmp_path, handle) as client:
+        first = client.get_file("F")
+        assert client.download(first, out) == len(new)
+    assert out.getvalue() == new

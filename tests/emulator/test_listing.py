@@ -140,6 +140,25 @@ def test_limit_and_offset_page_subfolders_then_files(
     assert listing(client, emu, flat="true", limit="0") == {**full}
 
 
+def test_separate_page_split_windows_each_list_on_its_own(
+    make_emulator: Callable[..., Emulator],
+) -> None:
+    emu = make_emulator(page_split="separate")
+    for index in range(3):
+        emu.put_file(f"d{index}/f.txt", b"x", created=at(index + 1))
+    emu.put_file("top.txt", b"y", created=at(9))
+    token = emu.issue_token()
+    with httpx.Client(headers=bearer(token), timeout=30) as client:
+        full = listing(client, emu, flat="true")
+        first = listing(client, emu, flat="true", limit="2", offset="0")
+        second = listing(client, emu, flat="true", limit="2", offset="2")
+    assert len(full["subfolders"]) == 3 and len(full["files"]) == 4
+    assert first["subfolders"] == full["subfolders"][:2]
+    assert first["files"] == full["files"][:2]  # 4 items on a page of limit 2
+    assert second["subfolders"] == full["subfolders"][2:]
+    assert second["files"] == full["files"][2:4]
+
+
 def test_showthumbnails_urls(emu: Emulator, client: httpx.Client, tree: None) -> None:
     files = {f["name"]: f for f in listing(client, emu, flat="", showthumbnails="")["files"]}
     assert all(f["downloadUrl"].startswith(emu.content_base + "/files/") for f in files.values())

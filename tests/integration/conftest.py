@@ -20,9 +20,11 @@ def _no_backoff_sleeps() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with Emulator() as emu:
+@pytest.fixture(params=["combined", "separate"])
+def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """The emulator, under each way a listing page may be windowed (the service's is not
+    known); the harness lists in small pages, so listings span several."""
+    with Emulator(page_split=request.param) as emu:
         yield emu
 
 

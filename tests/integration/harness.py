@@ -37,8 +37,11 @@ class Harness:
         excludes: tuple[str, ...] = (),
         conflict_policy: str = "keep-both",
         options: SyncOptions | None = None,
+        page_size: int = 5,
     ) -> None:
         self.emulator = emulator
+        # Small pages, so that every listing of a test tree spans several.
+        self.page_size = page_size
         self.client = client
         self.root = tmp_path / "local"
         self.state_dir = tmp_path / "state"
@@ -69,6 +72,7 @@ class Harness:
             # Retry times of failed paths follow this clock: a test moves it on instead of
             # waiting out the backoff.
             clock=lambda: time.time() + self.clock_offset,
+            page_size=self.page_size,
         )
 
     def sync(self, **kwargs: object) -> SyncReport:

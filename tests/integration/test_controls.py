@@ -271,6 +271,7 @@ def test_token_bucket_keeps_the_average_rate() -> None:
 
 
 def test_limit_command_changes_a_running_daemon(tmp_path: Path, h: Harness) -> None:
+    from syncd.compose import control_dir
     from syncd.config import load_config
     from syncd.daemon import Daemon
     from syncd.sdnotify import Notifier
@@ -283,6 +284,7 @@ def test_limit_command_changes_a_running_daemon(tmp_path: Path, h: Harness) -> N
         notifier=Notifier({}),
         install_signals=False,
         engine_factory=None,  # type: ignore[arg-type]
+        control=control_dir(config),
     )
     assert daemon.limits.up.rate == 0
     result = CliRunner().invoke(main, ["limit", "--config", str(config_path), "--up", "2 MiB"])

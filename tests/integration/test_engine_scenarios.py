@@ -12,9 +12,12 @@ import os
 import shutil
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from syncd.cli import main
 from syncd.cloud.errors import CloudUnavailable
 from syncd.cloud.models import RemoteFile
 from syncd.errors import RootGuardError
@@ -52,6 +55,7 @@ def test_a_first_sync_down_gets_its_download_urls_from_the_one_listing(
 ) -> None:
     """Before the first sync everything in the cloud is new here: the listing that plans
     the downloads already carries their URLs (no GET per file, no second listing)."""
+    h.page_size = 10_000  # one page per listing: this counts listings, not pages
     for i in range(files):
         h.remote_write(f"d/f{i}.txt", f"cloud {i}")
     h.emulator.stats.reset()
@@ -405,6 +409,7 @@ def test_row16_move_and_rename_when_the_old_name_is_taken_in_the_target_folder(
 
 
 def test_row16_moving_a_folder_of_many_files_costs_a_handful_of_calls(h: Harness) -> None:
+    h.page_size = 10_000  # one page per listing: this counts calls per listing
     for i in range(60):
         h.write(f"big/f{i:02}.txt", f"file {i}")
     h.write("target/.keep", "")
@@ -432,6 +437,26 @@ def test_row17_cloud_folder_move_is_a_local_rename(h: Harness) -> None:
     h.converge()
     assert h.emulator.stats.snapshot().bytes_downloaded == 0
     assert (h.root / "moved" / "f03.txt").stat().st_ino == inode
+
+
+def test_row17_cloud_folder_moved_into_a_new_folder_downloads_nothing(h: Harness) -> None:
+    """`archive/` made in the web UI and `photos/` dragged into it: 200 files of one batch
+    upload (one size, one creation second) in nested folders follow as one local rename."""
+    batch = datetime(2026, 1, 5, 10, 0, 0)
+    for year in ("2024", "2025"):
+        for month in range(1, 11):
+            for index in range(10):
+                h.remote_write(f"photos/{year}/{month:02}/img{index}.jpg", "JPEG", when=batch)
+    h.converge()
+    inode = (h.root / "photos/2025/07/img3.jpg").stat().st_ino
+    h.emulator.mkdir("sync/archive")
+    h.emulator.move("sync/photos", "sync/archive/photos")
+    h.emulator.stats.reset()
+    h.converge()
+    stats = h.emulator.stats.snapshot()
+    assert stats.calls["download"] == 0 and stats.bytes_downloaded == 0
+    assert (h.root / "archive/photos/2025/07/img3.jpg").stat().st_ino == inode
+    assert not (h.root / "photos").exists()
 
 
 def test_row17_cloud_file_rename_is_a_local_rename(h: Harness) -> None:
@@ -725,3 +750,29 @@ def test_a_cloud_version_with_the_content_already_here_leaves_the_file_alone(h: 
     assert (h.root / "a.txt").stat().st_ino == inode
     assert not list((localfs.state_dir(h.root) / "trash").rglob("a.txt"))
     assert h.read("a.txt") == b"same bytes"
+
+
+def test_after_a_reset_identical_files_are_equal_and_recorded_not_conflicts(
+    h: Harness, tmp_path: Path
+) -> None:
+    """`syncd reset` then `syncd sync`: files found identical on both sides are reported as
+    equal and recorded, and the bytes downloaded to compare them are counted."""
+    h.write("a.txt", "same on both sides")
+    h.write("d/b.txt", "also the same")
+    h.converge()
+    config = h.write_config(tmp_path / "c.yaml")
+
+    def reset() -> None:
+        result = CliRunner().invoke(main, ["reset", "--yes", "--config", str(config)])
+        assert result.exit_code == 0, result.output
+
+    reset()
+    output = CliRunner().invoke(main, ["sync", "--config", str(config)]).output
+    assert "conflict" not in output, output
+    assert "equal         a.txt (same content on both sides, recorded)" in output, output
+    reset()
+    report = h.sync()
+    assert report.ok and report.conflicts == []
+    assert report.counts["equal"] == 2 and "conflict" not in report.counts, report.counts
+    assert report.bytes_down == len("same on both sides") + len("also the same")
+    assert not any("conflicted copy" in path for path in h.local_tree())

@@ -6,6 +6,7 @@ from syncd.activity import QUEUE_SHOWN, RECENT, Activity, RateMeter
 from syncd.errors import PathError
 from syncd.sync.executor import Cancelled, Outcome
 from syncd.sync.model import (
+    Conflict,
     Download,
     Kind,
     LocalEntry,
@@ -120,10 +121,18 @@ def test_what_the_daemon_publishes_and_what_the_pair_needs() -> None:
     activity, _ = make()
     pair = activity.pair("docs")
     pair.attention("this sync would delete 10 of 12 synced files")
-    activity.publish({"state": "error"}, {"upload_limit": 1000})
+    activity.publish({"state": "error", "upload_limit": 1000})
     snapshot = activity.snapshot()
-    assert snapshot.status == {"state": "error"}
-    assert snapshot.limits == {"upload_limit": 1000}
+    assert snapshot.status == {"state": "error", "upload_limit": 1000}
     assert snapshot.pairs["docs"].attention == "this sync would delete 10 of 12 synced files"
     pair.attention(None)
     assert activity.snapshot().pairs["docs"].attention is None
+
+
+def test_a_conflict_that_found_both_sides_equal_is_shown_as_equal() -> None:
+    activity, _ = make()
+    pair = activity.pair("docs")
+    conflict = Conflict("a.txt", LOCAL, REMOTE, "a (copy).txt", compare_first=True)
+    pair.done(Outcome(conflict))  # no copy made: the contents were the same
+    pair.done(Outcome(conflict, conflict=("a (copy).txt", "a.txt", "local")))
+    assert [item.action for item in activity.snapshot().recent] == ["conflict", "equal"]

@@ -350,6 +350,25 @@ def test_row17_remote_folder_move_is_one_local_rename() -> None:
     converge(world)
 
 
+def test_row17_a_folder_moved_into_a_new_folder_is_one_local_rename() -> None:
+    """A user makes `archive/` in the web UI and drags `photos/` into it. The files are a
+    batch upload (one size, one creation second), so only the folder tells them apart: the
+    move must be seen whatever is new above its target, not matched file by file."""
+    photos = {f"photos/{year}/img{i}.jpg": "JPEG" for year in ("2024", "2025") for i in range(10)}
+    world = synced(photos | {"other.txt": "x"})
+    for path in photos:
+        world.base[path] = BaseEntry(**{**_fields(world.base[path]), "remote_created": 7})
+        modified = world.remote_meta[path].modified
+        world.remote_meta[path] = RemoteEntry(Kind.FILE, path, 4, 7, modified)
+    world.remote["archive"] = DIR
+    world.remote_meta["archive"] = RemoteEntry(Kind.DIR, "archive/")
+    world.move_remote("photos", "archive/photos")
+    assert kinds(world) == [("MkdirLocal", "archive"), ("MoveLocal", "archive/photos")]
+    converge(world)
+    moved = {f"archive/{path}": text for path, text in photos.items()}
+    assert {p: c for p, c in world.local.items() if c != DIR} == moved | {"other.txt": "x"}
+
+
 def test_remote_move_of_lookalike_files_is_not_guessed() -> None:
     world = synced({"a": "same", "b": "same"})
     # Two files of one size and creation date: a rename cannot be told apart.

@@ -47,3 +47,20 @@ def test_uninstall_removes_the_unit(tmp_path: Path) -> None:
     service.install(None, enable=False, target=tmp_path)
     assert service.uninstall(target=tmp_path) == [f"removed {tmp_path / service.UNIT_NAME}"]
     assert not (tmp_path / service.UNIT_NAME).exists()
+
+
+def test_a_second_account_gets_its_own_unit(tmp_path: Path) -> None:
+    service.install(tmp_path / "work.yaml", enable=False, target=tmp_path)
+    written = service.install(tmp_path / "home.yaml", enable=False, target=tmp_path, name="home")
+    assert written == [f"wrote {tmp_path / 'syncd-home.service'}"]
+    first = (tmp_path / "syncd.service").read_text(encoding="utf-8")
+    second = (tmp_path / "syncd-home.service").read_text(encoding="utf-8")
+    assert f"--config {tmp_path / 'work.yaml'}" in first
+    assert f"--config {tmp_path / 'home.yaml'}" in second
+    assert "Description=syncd (home): " in second and "Description=syncd: " in first
+    assert service.uninstall(target=tmp_path, name="home") == [
+        f"removed {tmp_path / 'syncd-home.service'}"
+    ]
+    assert (tmp_path / "syncd.service").exists()
+    with pytest.raises(ValueError, match="may only hold"):
+        service.install(None, enable=False, target=tmp_path, name="../evil")

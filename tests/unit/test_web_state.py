@@ -81,8 +81,9 @@ def test_the_page_joins_status_activity_and_the_stores(tmp_path: Path) -> None:
                 "docs": {"state": "error", "message": "stopped"},
                 "photos": {"state": "idle"},
             },
-        },
-        {"upload_limit": 0, "download_limit": 500},
+            "upload_limit": 0,
+            "download_limit": 500,
+        }
     )
     conflict = ConflictRecord("a (conflicted copy).txt", "a.txt", "remote", 1.0)
     facts = {"photos": PairFacts(PairDetails(conflicts=(conflict,), excluded=("big",)), (), 0)}

@@ -11,14 +11,23 @@ import httpx
 import pytest
 
 from syncd.activity import Activity
+from syncd.compose import control_dir
 from syncd.config import Config, WebOptions, load_config
+from syncd.emulator import Emulator
 from syncd.web.actions import Levers
 from syncd.web.server import Dashboard, DashboardServer
 from syncd.web.token import csrf_for, load_or_create
-from tests.integration.conftest import _no_backoff_sleeps, client, emulator, h
+from tests.integration.conftest import _no_backoff_sleeps, client, h
 from tests.integration.harness import Harness
 
-__all__ = ["_no_backoff_sleeps", "client", "emulator", "h"]
+__all__ = ["_no_backoff_sleeps", "client", "h"]
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    # One way of paging is enough here: the page reads what the daemon and stores say.
+    with Emulator() as emu:
+        yield emu
 
 
 @dataclass
@@ -26,6 +35,7 @@ class Served:
     """A running dashboard, its config, and what it asked of the daemon."""
 
     config: Config
+    control: Path
     activity: Activity
     server: DashboardServer
     token: str
@@ -61,10 +71,12 @@ def served(h: Harness, tmp_path: Path) -> Iterator[Served]:
     activity = Activity()
     wakes: list[None] = []
     rescans: list[str | None] = []
-    levers = Levers(config, wake=lambda: wakes.append(None), rescan=rescans.append)
+    control = control_dir(config)
+    levers = Levers(config, control, wake=lambda: wakes.append(None), rescan=rescans.append)
     server = DashboardServer(Dashboard(config, activity, levers), "127.0.0.1", 0)
     server.start()
     try:
-        yield Served(config, activity, server, load_or_create(config.state_dir), wakes, rescans)
+        token = load_or_create(config.state_dir)
+        yield Served(config, control, activity, server, token, wakes, rescans)
     finally:
         server.stop()

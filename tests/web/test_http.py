@@ -45,7 +45,7 @@ def test_every_request_without_the_token_gets_401(served: Served, path: str) -> 
         assert bare.get(f"{path}?token=not-the-token").status_code == 401
         refused = bare.post("/api/pause", json={}, headers={"X-Syncd-Csrf": "x"})
         assert refused.status_code == 401
-    assert paused_pairs(served.config.state_dir, ["pair"]) == frozenset()
+    assert paused_pairs(served.control, ["pair"]) == frozenset()
 
 
 def test_the_first_visit_trades_the_token_in_the_address_for_a_cookie(served: Served) -> None:
@@ -82,7 +82,7 @@ def test_a_foreign_host_header_is_refused_even_with_the_token(served: Served, ho
             headers={"Host": host.format(port=served.port), "X-Syncd-Csrf": csrf_for(served.token)},
         )
         assert post.status_code == 421
-    assert paused_pairs(served.config.state_dir, ["pair"]) == frozenset()
+    assert paused_pairs(served.control, ["pair"]) == frozenset()
 
 
 def test_localhost_is_our_own_address(served: Served) -> None:
@@ -110,7 +110,7 @@ def test_changes_are_post_only(served: Served) -> None:
         assert client.post("/api/state").status_code == 405
         assert client.request("PUT", "/api/pause").status_code == 405
         assert client.request("DELETE", "/api/pause").status_code == 405
-    assert paused_pairs(served.config.state_dir, ["pair"]) == frozenset()
+    assert paused_pairs(served.control, ["pair"]) == frozenset()
     assert served.wakes == []
 
 
@@ -135,7 +135,7 @@ def test_a_change_not_sent_by_our_own_page_is_refused(
         )
         assert response.status_code == 403
         assert problem in response.json()["error"]
-    assert paused_pairs(served.config.state_dir, ["pair"]) == frozenset()
+    assert paused_pairs(served.control, ["pair"]) == frozenset()
     assert served.wakes == []
 
 
@@ -194,8 +194,12 @@ def test_the_state_shows_failures_with_their_retry_and_the_activity(
     pair: PairActivity = served.activity.pair("pair")
     pair.done(Outcome(Download("from-cloud.txt", RemoteEntry(Kind.FILE, "id", 5))))
     served.activity.publish(
-        {"state": "idle", "pairs": {"pair": {"state": "idle", "last_sync": 1.0}}},
-        {"upload_limit": 1000, "download_limit": 0},
+        {
+            "state": "idle",
+            "pairs": {"pair": {"state": "idle", "last_sync": 1.0}},
+            "upload_limit": 1000,
+            "download_limit": 0,
+        }
     )
     with served.client() as client:
         state = client.get("/api/state").json()
@@ -220,7 +224,7 @@ def test_the_state_shows_failures_with_their_retry_and_the_activity(
 def test_resolving_a_conflict_from_the_page(served: Served, h: Harness) -> None:
     h.write("a.txt", "base")
     h.converge()
-    served.activity.publish({"state": "idle", "pairs": {"pair": {"state": "idle"}}}, {})
+    served.activity.publish({"state": "idle", "pairs": {"pair": {"state": "idle"}}})
     h.write("a.txt", "edited here")
     h.remote_write("a.txt", "edited in the cloud", when=LATER)
     h.sync()
@@ -291,19 +295,19 @@ def test_limits_pause_and_rescan_from_the_page(served: Served) -> None:
     with served.client() as client:
         response = served.post(client, "limits", {"upload": "2 MiB", "download": ""})
         assert response.status_code == 200, response.text
-        assert response.json()["message"] == "limits: upload 2097152 B/s, download unlimited"
-        assert controls.limits_in_force(config)["upload_limit"] == 2 * 1024 * 1024
+        assert response.json()["message"] == "limits: up 2.0 MiB/s, down unlimited"
+        assert controls.limits_in_force(config, served.control)["upload_limit"] == 2 * 1024 * 1024
         bad = served.post(client, "limits", {"upload": "fast"})
         assert bad.status_code == 400 and "not a size: 'fast'" in bad.json()["error"]
         assert served.post(client, "limits", {"reset": True}).status_code == 200
-        assert controls.limits_in_force(config)["upload_limit"] == 0
+        assert controls.limits_in_force(config, served.control)["upload_limit"] == 0
 
         assert served.post(client, "pause", {"pair": "pair"}).json()["message"] == "paused pair"
-        assert paused_pairs(config.state_dir, ["pair"]) == {"pair"}
+        assert paused_pairs(served.control, ["pair"]) == {"pair"}
         assert _pair_state(served, client)["paused"] is True
         assert client.get("/api/state").json()["all_paused"] is True
         assert served.post(client, "resume", {}).json()["message"] == "resumed every folder pair"
-        assert paused_pairs(config.state_dir, ["pair"]) == frozenset()
+        assert paused_pairs(served.control, ["pair"]) == frozenset()
 
         assert served.post(client, "rescan", {"pair": "pair"}).status_code == 200
         assert served.rescans == ["pair"]

@@ -13,6 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from syncd.cli import main
+from syncd.compose import control_dir
+from syncd.config import load_config
 from syncd.web.served import SERVED_FILE
 from syncd.web.token import token_path
 
@@ -33,9 +35,9 @@ def _web(config: Path, *args: str) -> tuple[int, str, str]:
 
 def _pretend_the_daemon_serves(tmp_path: Path, url: str, pid: int | None = None) -> None:
     # This very process stands in for the daemon: its pid is alive.
-    state = tmp_path / "state"
-    state.mkdir(exist_ok=True)
-    (state / SERVED_FILE).write_text(json.dumps({"url": url, "pid": pid or os.getpid()}))
+    control = control_dir(load_config(_config(tmp_path)))
+    control.mkdir(parents=True, exist_ok=True)
+    (control / SERVED_FILE).write_text(json.dumps({"url": url, "pid": pid or os.getpid()}))
 
 
 def test_an_address_left_by_a_dead_daemon_is_not_used(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@
     "move-local": "moved here",
     "move-cloud": "moved in the cloud",
     conflict: "conflict: both versions kept",
+    equal: "the same on both sides (recorded)",
   };
   const FAILED = {
     upload: "upload failed",
