@@ -16,7 +16,7 @@ from pathlib import Path
 
 from syncd import __version__
 from syncd.cloud.client import CloudClient
-from syncd.config import Config, PairConfig
+from syncd.config import Config, PairConfig, check_pair_roots
 from syncd.pairlock import PairLock
 from syncd.store import Store
 from syncd.sync.engine import PairEngine
@@ -55,6 +55,7 @@ def make_limits(config: Config) -> Limits:
 @contextmanager
 def open_store(config: Config, pair: PairConfig, *, dry_run: bool = False) -> Iterator[Store]:
     """The pair's store; for a dry run, a throw-away copy, so nothing real is touched."""
+    check_pair_roots(config)  # the disk as it is at this start, not as it was at load
     path = state_path(config, pair)
     if not dry_run:
         with PairLock(path, pair.name), Store.open(path) as store:
@@ -77,6 +78,7 @@ def make_engine(
     client: CloudClient,
     **kwargs: object,
 ) -> PairEngine:
+    check_pair_roots(config)  # where the daemon starts its pairs, too
     remote = RemoteSide(client, pair.remote_root)
     # Beside the state DB (a dry run's throw-away copy gets its own, so it writes nothing).
     remote.listing_cache = ListingCache(store.path.with_name("listing.cache"), __version__)

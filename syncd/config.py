@@ -7,16 +7,25 @@ is not a path), and every error is mapped back to the line of the offending node
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from syncd.cloud.settings import (
     DEFAULT_SCOPE,
@@ -27,6 +36,7 @@ from syncd.cloud.settings import (
     CloudSettings,
 )
 from syncd.errors import ConfigError
+from syncd.roots import OwnFiles, first_overlap, root_problem
 
 ConflictPolicy = Literal["keep-both", "newer-wins", "local-wins", "remote-wins"]
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8976/callback"
@@ -46,45 +56,115 @@ _SIZE_UNITS = {
     "t": 1000**4,
     "tb": 1000**4,
     "tib": 1024**4,
+    "p": 1000**5,
+    "pb": 1000**5,
+    "pib": 1024**5,
 }
+_MINUTE, _HOUR, _DAY = 60, 3600, 86400
 _DURATION_UNITS = {
-    "": 1.0,
-    "s": 1.0,
-    "ms": 0.001,
-    "m": 60.0,
-    "min": 60.0,
-    "h": 3600.0,
-    "d": 86400.0,
+    "": Decimal(1),
+    "s": Decimal(1),
+    "ms": Decimal("0.001"),
+    "m": Decimal(_MINUTE),
+    "min": Decimal(_MINUTE),
+    "h": Decimal(_HOUR),
+    "d": Decimal(_DAY),
 }
 _QUANTITY = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$")
+# Far more than any disk, link or cloud holds, and far less than what overflows a C long
+# (the kernel's and SQLite's integers) or loses precision in a float.
+MAX_SIZE = 1024**5
+# A config is a few dozen lines; anything bigger is a mistake (or an attack) to refuse
+# before YAML reads it.
+MAX_CONFIG_BYTES = 1024**2
+# The values a document may hold once its aliases are expanded: thousands of exclude
+# patterns fit, and a "billion laughs" (aliases of aliases) stops here, not in memory.
+MAX_YAML_VALUES = 100_000
 
 
 def parse_size(value: object) -> object:
-    """`1048576`, `"1 MiB"`, `"500MB"` -> bytes. Anything else is left for pydantic to reject."""
+    """`1048576`, `"1 MiB"`, `"500MB"` -> bytes, at most `MAX_SIZE`. Anything else (a bool,
+    a float, a list) is left for pydantic to reject."""
     if isinstance(value, str):
         match = _QUANTITY.match(value)
         unit = match.group(2).lower() if match else None
         if match is None or unit not in _SIZE_UNITS:
             raise ValueError(f"not a size: {value!r} (use bytes or a unit like '2 MiB')")
-        return int(float(match.group(1)) * _SIZE_UNITS[unit])
+        # Exact: a float would turn a long run of digits into inf, and int(inf) raises.
+        value = int(Decimal(match.group(1)) * _SIZE_UNITS[unit])
+    if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= MAX_SIZE:
+        raise ValueError(f"must be from 0 B to 1 PiB ({MAX_SIZE} bytes)")
     return value
 
 
-def parse_duration(value: object) -> object:
-    """`30`, `"30s"`, `"5m"`, `"1h"` -> seconds."""
+def _exact_seconds(value: object) -> Decimal | None:
+    """`30`, `"30s"`, `"5m"`, `"1h"` -> seconds; None for what is not a duration at all."""
     if isinstance(value, str):
         match = _QUANTITY.match(value)
         unit = match.group(2).lower() if match else None
         if match is None or unit not in _DURATION_UNITS:
             raise ValueError(f"not a duration: {value!r} (use seconds or a unit like '5m')")
-        return float(match.group(1)) * _DURATION_UNITS[unit]
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
+        return Decimal(match.group(1)) * _DURATION_UNITS[unit]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Decimal(value)
+    return None
 
 
-Size = Annotated[int, BeforeValidator(parse_size), Field(ge=0)]
-Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+def _show_seconds(seconds: int) -> str:
+    for unit, name in ((_DAY, "day"), (_HOUR, "h"), (_MINUTE, "min")):
+        if seconds and seconds % unit == 0:
+            count = seconds // unit
+            return f"{count} {name}" + ("s" if name == "day" and count > 1 else "")
+    return f"{seconds} s"
+
+
+def seconds_within(low: int, high: int) -> Callable[[object], object]:
+    """A validator: a duration of `low` to `high` seconds, as a float."""
+
+    def parse(value: object) -> object:
+        seconds = _exact_seconds(value)
+        if seconds is None:
+            return value  # pydantic says which type it wants
+        if not seconds.is_finite():
+            raise ValueError(f"must be a finite number of seconds ({value!r})")
+        if not low <= seconds <= high:
+            raise ValueError(f"must be from {_show_seconds(low)} to {_show_seconds(high)}")
+        return float(seconds)
+
+    return parse
+
+
+def exclude_pattern(pattern: str) -> str:
+    """A validator: a gitignore-style pattern that pathspec compiles and that can match."""
+    if not pattern.strip():
+        raise ValueError("empty pattern")
+    import pathspec  # only for configs that have patterns: `syncd status` need not pay
+
+    try:
+        spec = pathspec.GitIgnoreSpec.from_lines([pattern])
+    except ValueError:
+        raise ValueError(f"not a valid gitignore-style pattern: {pattern!r}") from None
+    if not any(compiled.include is not None for compiled in spec.patterns):
+        raise ValueError(
+            f"the pattern {pattern!r} matches nothing (a '#' comment, or an unclosed '['?)"
+        )
+    return pattern
+
+
+Size = Annotated[int, BeforeValidator(parse_size)]
+# A second is the least a request takes over a real network; after an hour a silent request
+# must count as lost.
+Timeout = Annotated[float, BeforeValidator(seconds_within(1, _HOUR))]
+# Under a second the poller lists the cloud without pause (a listing is a request); over a
+# day, changes made elsewhere wait longer than anyone would guess.
+PollInterval = Annotated[float, BeforeValidator(seconds_within(1, _DAY))]
+# Longer than a minute, a save would look lost.
+Debounce = Annotated[float, BeforeValidator(seconds_within(0, _MINUTE))]
+# The rescan walks the whole tree: more often than a minute it never rests; rarer than a
+# month, what the watcher missed is as good as lost.
+RescanInterval = Annotated[float, BeforeValidator(seconds_within(_MINUTE, 30 * _DAY))]
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+ExcludePattern = Annotated[str, AfterValidator(exclude_pattern)]
 
 
 class _Section(BaseModel):
@@ -102,29 +182,29 @@ class CloudSection(_Section):
     scope: str = DEFAULT_SCOPE
     token_file: str | None = None
     verify_tls: bool = True
-    connect_timeout: Seconds = 10.0
-    read_timeout: Seconds = 120.0
+    connect_timeout: Timeout = 10.0
+    read_timeout: Timeout = 120.0
     max_attempts: int = Field(default=6, ge=1, le=50)
 
 
 class SyncSection(_Section):
-    poll_interval: Seconds = 60.0
-    debounce: Seconds = 1.0
-    full_rescan_interval: Seconds = 3600.0
+    poll_interval: PollInterval = 60.0
+    debounce: Debounce = 1.0
+    full_rescan_interval: RescanInterval = 3600.0
     transfers: int = Field(default=4, ge=1, le=64)
-    max_delete_percent: float = Field(default=50.0, ge=0, le=100)
+    max_delete_percent: Percent = 50.0
     upload_limit: Size = 0
     download_limit: Size = 0
     min_free_space: Size = 1024**3
-    min_free_percent: float = Field(default=1.0, ge=0, le=100)
-    trash_retention_days: int = Field(default=30, ge=0)
+    min_free_percent: Percent = 1.0
+    trash_retention_days: int = Field(default=30, ge=0, le=36500)  # a century
 
 
 class PairSection(_Section):
     local: str
     remote: str = "/"
     name: str | None = None
-    excludes: list[str] = Field(default_factory=list)
+    excludes: list[ExcludePattern] = Field(default_factory=list)
     conflict_policy: ConflictPolicy = "keep-both"
 
 
@@ -132,7 +212,7 @@ class LoggingSection(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     file: str | None = None
     max_bytes: Size = 10 * 1024**2
-    backups: int = Field(default=3, ge=0)
+    backups: int = Field(default=3, ge=0, le=1000)
 
 
 class WebSection(_Section):
@@ -164,12 +244,21 @@ class SyncOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class Position:
+    """Where a key is in the config file, for errors found after the parse."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
 class PairConfig:
     name: str
     local_root: Path
     remote_root: str
     excludes: tuple[str, ...] = ()
     conflict_policy: ConflictPolicy = "keep-both"
+    local_at: Position | None = None  # of its `local` key
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,10 +381,15 @@ def _normalise_remote(raw: str) -> str:
     return "/" + "/".join(parts)
 
 
-def parse_config(text: str, *, source: Path | None, defaults: Defaults) -> Config:
-    """Validate a YAML document into a `Config`; raises `ConfigError` naming file:line:col."""
+def _compose(text: str, source: Path | None) -> tuple[Any, yaml.Node | None]:
+    """The document's data and its node tree (for the marks), or a `ConfigError`."""
+    loader = _UniqueKeyLoader(text)
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        _check_expansion(node, source)
+        return loader.construct_document(node), node
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise ConfigError(
@@ -306,16 +400,48 @@ def parse_config(text: str, *, source: Path | None, defaults: Defaults) -> Confi
         ) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", file=source) from None
+    except RecursionError:
+        raise ConfigError("invalid YAML: nested too deeply", file=source) from None
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: yaml.Node, source: Path | None) -> None:
+    """Refuse a document whose values, each alias expanded where it stands, number more
+    than `MAX_YAML_VALUES`: validating it would take memory and time without bound."""
+    stack, visits, distinct = [root], 0, set()
+    while stack:
+        node = stack.pop()
+        visits += 1
+        distinct.add(id(node))
+        if visits > MAX_YAML_VALUES:
+            what = "aliases expand to" if len(distinct) < visits else "the document holds"
+            raise ConfigError(
+                f"invalid YAML: {what} more than {MAX_YAML_VALUES} values",
+                file=source,
+                line=node.start_mark.line + 1,
+                column=node.start_mark.column + 1,
+            )
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                stack.extend((key_node, value_node))
+
+
+def parse_config(text: str, *, source: Path | None, defaults: Defaults) -> Config:
+    """Validate a YAML document into a `Config`; raises `ConfigError` naming file:line:col."""
+    data, root = _compose(text, source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError("the top level must be a mapping of keys", file=source, line=1, column=1)
+    marks = _node_marks(root) if root is not None else {}
     try:
         model = ConfigModel.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = tuple(error["loc"])
-        marks = _node_marks(yaml.compose(text, Loader=yaml.SafeLoader) or yaml.MappingNode("", []))
         probe = loc
         while probe and probe not in marks:
             probe = probe[:-1]
@@ -325,6 +451,8 @@ def parse_config(text: str, *, source: Path | None, defaults: Defaults) -> Confi
             message = "unknown key"
         elif error["type"] == "missing":
             message = "required key is missing"
+        elif error["type"] == "value_error":
+            message = str(error["ctx"]["error"])  # ours, without pydantic's "Value error, "
         raise ConfigError(
             message,
             file=source,
@@ -332,11 +460,15 @@ def parse_config(text: str, *, source: Path | None, defaults: Defaults) -> Confi
             column=mark.column + 1 if mark else None,
             key=".".join(str(part) for part in loc),
         ) from None
-    return _build(model, text, source, defaults)
+    return _build(model, marks, source, defaults)
 
 
-def _build(model: ConfigModel, text: str, source: Path | None, defaults: Defaults) -> Config:
-    marks = _node_marks(yaml.compose(text, Loader=yaml.SafeLoader) or yaml.MappingNode("", []))
+def _build(
+    model: ConfigModel,
+    marks: Mapping[tuple[str | int, ...], yaml.Mark],
+    source: Path | None,
+    defaults: Defaults,
+) -> Config:
 
     def where(*loc: str | int) -> dict[str, Any]:
         mark = marks.get(loc)
@@ -395,6 +527,8 @@ def _build(model: ConfigModel, text: str, source: Path | None, defaults: Default
                 key=f"pairs.{index}",
                 **where("pairs", index),
             )
+        mark = marks.get(("pairs", index, "local"))
+        local_at = Position(mark.line + 1, mark.column + 1) if mark is not None else None
         pairs.append(
             PairConfig(
                 name=name,
@@ -402,9 +536,9 @@ def _build(model: ConfigModel, text: str, source: Path | None, defaults: Default
                 remote_root=remote_root,
                 excludes=tuple(pair.excludes),
                 conflict_policy=pair.conflict_policy,
+                local_at=local_at,
             )
         )
-    _check_no_nesting(pairs, where)
     sync = model.sync
     log = model.logging
     log_file = None
@@ -412,7 +546,7 @@ def _build(model: ConfigModel, text: str, source: Path | None, defaults: Default
         log_file = _require_absolute(
             log.file, defaults.home, "logging.file", where("logging", "file")
         )
-    return Config(
+    config = Config(
         cloud=settings,
         state_dir=state_dir,
         pairs=tuple(pairs),
@@ -434,6 +568,9 @@ def _build(model: ConfigModel, text: str, source: Path | None, defaults: Default
         source=source,
         web=_web_options(model.web, where),
     )
+    roots = [pair.local_root for pair in config.pairs]
+    _check_roots(config, roots, _own_files(config), [defaults.home])
+    return config
 
 
 _LISTEN = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:\[\]]+)):(?P<port>[0-9]{1,5})$")
@@ -469,19 +606,76 @@ def _web_options(model: WebSection, where: Any) -> WebOptions:
     return WebOptions(enabled=model.enabled, host=host, port=port)
 
 
-def _check_no_nesting(pairs: list[PairConfig], where: Any) -> None:
-    # Two pairs sharing a folder would each see the other's writes as user edits.
-    for index, pair in enumerate(pairs):
-        for other in pairs[:index]:
-            if pair.local_root.is_relative_to(other.local_root) or other.local_root.is_relative_to(
-                pair.local_root
-            ):
-                raise ConfigError(
-                    f"local folder {pair.local_root} overlaps pair {other.name!r} "
-                    f"({other.local_root})",
-                    key=f"pairs.{index}.local",
-                    **where("pairs", index, "local"),
-                )
+def _own_files(config: Config) -> OwnFiles:
+    files = [("token file", config.cloud.token_file)]
+    if config.logging.file is not None:
+        files.append(("log file", config.logging.file))
+    if config.source is not None:
+        files.append(("config file", config.source))
+    return OwnFiles(config.state_dir, tuple(files))
+
+
+def _check_roots(
+    config: Config, local_roots: Sequence[Path], own: OwnFiles, homes: Sequence[Path]
+) -> None:
+    """The rules of `syncd.roots` on each pair's root as given (as written, or resolved)."""
+    for index, (pair, root) in enumerate(zip(config.pairs, local_roots, strict=True)):
+        problem = root_problem(root, own, homes)
+        if problem is not None:
+            shown = pair.local_root if root == pair.local_root else f"{pair.local_root} ({root})"
+            raise _at_local(config, index, f"{shown} {problem}")
+    overlap = first_overlap(local_roots)
+    if overlap is not None:
+        index, earlier = overlap
+        pair, other = config.pairs[index], config.pairs[earlier]
+        message = (
+            f"local folder {pair.local_root} overlaps pair {other.name!r} ({other.local_root})"
+        )
+        if (local_roots[index], local_roots[earlier]) != (pair.local_root, other.local_root):
+            message += f": resolved, they are {local_roots[index]} and {local_roots[earlier]}"
+        raise _at_local(config, index, message)
+
+
+def _at_local(config: Config, index: int, problem: str) -> ConfigError:
+    place = config.pairs[index].local_at
+    return ConfigError(
+        problem,
+        file=config.source,
+        line=place.line if place else None,
+        column=place.column if place else None,
+        key=f"pairs.{index}.local",
+    )
+
+
+def _resolved(path: Path) -> Path:
+    """`path` with `..` and symlinks resolved; a tail that does not exist yet is kept as
+    written below its nearest existing ancestor."""
+    return path.resolve(strict=False)
+
+
+def check_pair_roots(config: Config, *, home: Path | None = None) -> None:
+    """Apply the root rules to the paths as they resolve on disk now, where two names for
+    one folder are one folder; `ConfigError` at the offending pair's `local` key.
+
+    `load_config` calls it, and so does every start of a sync or of the daemon's pairs
+    (`syncd.compose`): a link made since the config was read counts too.
+    """
+    homes: list[Path] = []
+    with contextlib.suppress(RuntimeError, KeyError):  # no home known: no home to guard
+        homes.append(home or Path.home())
+    own = _own_files(config)
+    with contextlib.suppress(OSError, RuntimeError):  # unresolvable: compared as written
+        homes += [_resolved(folder) for folder in homes]
+        own = OwnFiles(
+            _resolved(own.state_dir), tuple((what, _resolved(path)) for what, path in own.files)
+        )
+    local_roots: list[Path] = []
+    for index, pair in enumerate(config.pairs):
+        try:
+            local_roots.append(_resolved(pair.local_root))
+        except (OSError, RuntimeError) as exc:  # a symlink loop on the way
+            raise _at_local(config, index, f"{pair.local_root} cannot be resolved: {exc}") from None
+    _check_roots(config, local_roots, own, homes)
 
 
 def load_config(path: Path | None, *, defaults: Defaults | None = None) -> Config:
@@ -490,14 +684,20 @@ def load_config(path: Path | None, *, defaults: Defaults | None = None) -> Confi
     explicit = path is not None
     path = path or default_config_path()
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError("the config file is larger than 1 MiB", file=path)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         if explicit:
             raise ConfigError("config file not found", file=path) from None
         return parse_config("", source=None, defaults=defaults)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config: {exc}", file=path) from None
-    return parse_config(text, source=path, defaults=defaults)
+    config = parse_config(text, source=path, defaults=defaults)
+    check_pair_roots(config, home=defaults.home)
+    return config
 
 
 def describe_defaults() -> Mapping[str, Any]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import posixpath
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -114,6 +115,7 @@ def resolve_conflict(root: Path, store: Store, path: str, keep: str, now: dateti
             if os.path.lexists(original):
                 localfs.trash(root, record.original, now)
                 result = Resolution(record.original, record.original)
+            localfs.checked_parent(root, record.rel_path)
             localfs.checked_parent(root, record.original)
             os.rename(copy, original)
         else:
@@ -141,16 +143,19 @@ class TrashedItem:
 
 
 def trashed_items(root: Path) -> list[TrashedItem]:
-    """What the trash holds: top-level items of each bucket, by their original path."""
+    """What the trash holds: top-level items of each bucket, by their original path. The
+    walk never follows a link: one inside a bucket is listed as an item of its own."""
     items: list[TrashedItem] = []
     for bucket in localfs.trash_buckets(root):
         when = localfs.bucket_time(bucket)
         for folder, dirs, files in os.walk(bucket):
             rel_folder = os.path.relpath(folder, bucket)
-            for name in files:
+            links = [name for name in dirs if os.path.islink(os.path.join(folder, name))]
+            dirs[:] = [name for name in dirs if name not in links]
+            for name in [*files, *links]:
                 rel = os.path.normpath(os.path.join(rel_folder, name))
                 items.append(TrashedItem(rel, when, Path(folder) / name, False))
-            for name in list(dirs):
+            for name in dirs:
                 path = Path(folder) / name
                 if not any(path.iterdir()):
                     rel = os.path.normpath(os.path.join(rel_folder, name))
@@ -158,22 +163,37 @@ def trashed_items(root: Path) -> list[TrashedItem]:
     return items
 
 
+def _in_bucket(bucket: Path, rel_path: str) -> bool:
+    """Does `bucket` hold `rel_path`? Each folder on the way is looked at (lstat), never
+    followed: a link there is refused, a file there means "not in this bucket"."""
+    reached, mode = localfs.probe_below(bucket, rel_path)
+    if mode is None:
+        return False
+    if reached == rel_path:
+        return True
+    if stat.S_ISLNK(mode):
+        raise PathError(rel_path, f"{reached} is not a folder (or a link) in {bucket}")
+    return False
+
+
 def restore(root: Path, rel_path: str, *, target: str | None = None) -> Path:
-    """Put the most recently trashed version of `rel_path` back (or at `target`)."""
+    """Put the most recently trashed version of `rel_path` back (or at `target`).
+
+    Nothing is reached through a link: not in the trash, and not on the way back, where
+    the missing folders are made one level at a time, each checked."""
     rel_path = normalise_rel(rel_path)
     candidates = [
         bucket / rel_path
         for bucket in reversed(localfs.trash_buckets(root))
-        if os.path.lexists(bucket / rel_path)
+        if _in_bucket(bucket, rel_path)
     ]
     if not candidates:
         raise SyncdError(f"{rel_path!r} is not in the trash")
     destination_rel = normalise_rel(target) if target else rel_path
     destination = localfs.local_path(root, destination_rel)
+    localfs.make_folders(root, posixpath.dirname(destination_rel), for_path=destination_rel)
     if os.path.lexists(destination):
         raise PathError(destination_rel, "something is already there; restore it --as another path")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    localfs.checked_parent(root, destination_rel)
     os.rename(candidates[0], destination)
     localfs.remove_empty_dirs(candidates[0].parent, localfs.state_dir(root) / localfs.TRASH_DIR)
     return destination
@@ -183,7 +203,7 @@ def empty_trash(root: Path, now: datetime, *, older_than_days: int = 0) -> int:
     if older_than_days <= 0:
         buckets = localfs.trash_buckets(root)
         for bucket in buckets:
-            shutil.rmtree(bucket, ignore_errors=True)
+            localfs.remove_bucket(bucket)
         return len(buckets)
     return localfs.purge_trash(root, now, retention_days=older_than_days)
 

@@ -20,7 +20,11 @@ class PairDetails:
     failures: tuple[PathFailure, ...] = ()
     conflicts: tuple[ConflictRecord, ...] = ()  # only those whose copy is still there
     excluded: tuple[str, ...] = ()
-    problem: str | None = None  # why the store could not be read
+    error: StateError | None = None  # why the store could not be read
+
+    @property
+    def problem(self) -> str | None:
+        return None if self.error is None else str(self.error)
 
 
 def failure_json(failure: PathFailure) -> dict[str, object]:
@@ -47,4 +51,4 @@ def pair_details(config: Config, pair: PairConfig) -> PairDetails:
                 excluded=tuple(excluded_folders(store)),
             )
     except StateError as exc:
-        return PairDetails(problem=str(exc))
+        return PairDetails(error=exc)

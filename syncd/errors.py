@@ -6,6 +6,7 @@
     │   ├── AuthRequired   no usable token: run `syncd auth login`
     │   ├── RootGuardError the local root is missing, replaced or emptied
     │   └── StateError     the state DB is unreadable, corrupt or from a newer schema
+    │       └── StateNotReady  (to a reader) nothing synced yet, or not migrated yet
     ├── TransientError     retry later with backoff (network, 5xx, rate limit)
     └── PathError          skip this one path, record it, keep syncing the rest
 
@@ -85,6 +86,11 @@ class StateError(NeedsUserError):
     """The state database cannot be used as it is."""
 
 
+class StateNotReady(StateError):
+    """No state to read yet: nothing synced, or a state DB being created or waiting for its
+    migration by the next sync. Only a reader meets it; nobody has to act."""
+
+
 class TransientError(SyncdError):
     """A failure that may go away by itself; retry later with backoff."""
 
@@ -95,3 +101,7 @@ class PathError(SyncdError):
     def __init__(self, rel_path: str, message: str) -> None:
         self.rel_path = rel_path
         super().__init__(f"{rel_path}: {message}")
+
+
+class DiskFull(TransientError):
+    """No room left on the disk under syncd's own files; nothing is lost, retry later."""

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from syncd.text import printable
+
 _PRIORITY = {
     logging.CRITICAL: 2,
     logging.ERROR: 3,
@@ -52,6 +54,23 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class EscapingFilter(logging.Filter):
+    """Names reach log lines (paths, errors that quote them): their control characters and
+    escape sequences are shown escaped (`printable`), never sent to a terminal, a log file
+    or the journal raw; so are those of a record's traceback, line by line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        shown = printable(message)
+        if shown != message:
+            record.msg, record.args = shown, None
+        if record.exc_info and not record.exc_text:
+            # Formatters use the cached text rather than formatting the exception again.
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = "\n".join(printable(line) for line in text.split("\n"))
+        return True
+
+
 def under_journal(environ: Mapping[str, str] | None = None, stream_fd: int = 2) -> bool:
     env = os.environ if environ is None else environ
     value = env.get("JOURNAL_STREAM", "")
@@ -85,6 +104,7 @@ def setup_logging(
     else:
         console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     console.addFilter(RedactingFilter())
+    console.addFilter(EscapingFilter())
     root.addHandler(console)
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -93,6 +113,7 @@ def setup_logging(
         )
         rotating.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         rotating.addFilter(RedactingFilter())
+        rotating.addFilter(EscapingFilter())
         root.addHandler(rotating)
     # Third-party chatter only with -vv.
     noisy = logging.DEBUG if verbose >= 2 else logging.WARNING

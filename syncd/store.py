@@ -27,7 +27,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
-from syncd.errors import StateError
+from syncd.errors import DiskFull, StateError, StateNotReady, SyncdError
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -190,7 +190,7 @@ class Store:
     def open(cls, path: Path, *, readonly: bool = False) -> Store:
         """Open (creating and migrating unless `readonly`); unusable DBs raise `StateError`."""
         if readonly and not path.exists():
-            raise StateError(f"{path}: no state yet (nothing has been synced)")
+            raise StateNotReady(f"{path}: no state yet (nothing has been synced)")
         if not readonly:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not path.exists():
@@ -203,17 +203,31 @@ class Store:
                 store._check_revision()
             else:
                 store._migrate()
-        except StateError:
+        except (StateError, DiskFull):
             engine.dispose()
             raise
         except (sa.exc.DatabaseError, sqlite3.DatabaseError) as exc:
             engine.dispose()
-            raise StateError(
-                f"{path}: state database is unreadable or corrupt ({exc.__class__.__name__}: "
-                f"{_first_line(exc)}). Run `syncd reset` to rebuild it from both sides "
-                "(nothing is deleted; differing files become conflicted copies)."
-            ) from None
+            # Whatever keeps a DB from opening makes it unusable as it is.
+            raise (_known_problem(path, exc) or _unusable(path, exc)) from None
         return store
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """SQLite finds damage only when it reads the page, and a full disk only when a
+        write needs room: either can come from any query, long after `open` succeeded."""
+        try:
+            yield
+        except (sa.exc.DatabaseError, sqlite3.DatabaseError) as exc:
+            problem = _known_problem(self.path, exc)
+            if problem is None:
+                raise
+            raise problem from None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._errors(), self._engine.connect() as connection:
+            yield connection
 
     def _migrate(self) -> None:
         with self._engine.begin() as connection:
@@ -240,11 +254,19 @@ class Store:
     def _check_revision(self) -> None:
         with self._engine.connect() as connection:
             current = self._revision(connection)
-        if current != SCHEMA_HEAD:
-            raise StateError(
+        if current == SCHEMA_HEAD:
+            return
+        if current is None or self._known(current):
+            # Being created (by a sync that has just started), or older: the next sync
+            # migrates it.
+            raise StateNotReady(
                 f"{self.path}: state database has schema {current}, expected {SCHEMA_HEAD}"
                 " (start the daemon or run `syncd sync` once to migrate it)"
             )
+        raise StateError(
+            f"{self.path}: state database has schema {current}, newer than this syncd "
+            f"understands ({SCHEMA_HEAD}). Upgrade syncd, or run `syncd reset` to rebuild it."
+        )
 
     @staticmethod
     def _revision(connection: Connection) -> str | None:
@@ -272,14 +294,14 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._engine.begin() as connection:
+        with self._errors(), self._engine.begin() as connection:
             yield connection
 
     # --- base entries ------------------------------------------------------------------
 
     def load_base(self) -> dict[str, BaseEntry]:
         kinds = {kind.value: kind for kind in Kind}
-        with self._engine.connect() as connection:
+        with self._read() as connection:
             # The driver's own cursor, streamed: this runs over every synced path at start,
             # and SQLAlchemy's buffered rows would hold a second copy of the whole table.
             cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -303,7 +325,7 @@ class Store:
                 cursor.close()
 
     def count_entries(self) -> int:
-        with self._engine.connect() as connection:
+        with self._read() as connection:
             return int(
                 connection.scalar(sa.select(sa.func.count()).select_from(entries_table)) or 0
             )
@@ -337,7 +359,7 @@ class Store:
     # --- key/value metadata ------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:
-        with self._engine.connect() as connection:
+        with self._read() as connection:
             value = connection.scalar(sa.select(meta_table.c.value).where(meta_table.c.key == key))
         return None if value is None else str(value)
 
@@ -411,7 +433,7 @@ class Store:
                 connection.execute(errors_table.delete().where(errors_table.c.rel_path.in_(chunk)))
 
     def failures(self) -> list[PathFailure]:
-        with self._engine.connect() as connection:
+        with self._read() as connection:
             rows = connection.execute(sa.select(errors_table).order_by(errors_table.c.rel_path))
             return [
                 PathFailure(
@@ -444,11 +466,38 @@ class Store:
             )
 
     def conflicts(self) -> list[ConflictRecord]:
-        with self._engine.connect() as connection:
+        with self._read() as connection:
             rows = connection.execute(
                 sa.select(conflicts_table).order_by(conflicts_table.c.rel_path)
             )
             return [ConflictRecord(r.rel_path, r.original, r.loser, r.created_at) for r in rows]
+
+
+def _unusable(path: Path, exc: BaseException) -> StateError:
+    return StateError(
+        f"{path}: state database is unreadable or corrupt ({exc.__class__.__name__}: "
+        f"{_first_line(exc)}). Run `syncd reset` to rebuild it from both sides "
+        "(nothing is deleted; differing files become conflicted copies)."
+    )
+
+
+def _known_problem(path: Path, exc: BaseException) -> SyncdError | None:
+    """The error the user can act on for what SQLite reported, by its result code; None
+    for anything else."""
+    cause = getattr(exc, "orig", None) or exc
+    code = getattr(cause, "sqlite_errorcode", None)
+    if code is None:
+        return None
+    primary = code & 0xFF  # extended result codes keep the primary one in the low byte
+    if primary == sqlite3.SQLITE_FULL:
+        return DiskFull(
+            f"{path}: the disk is full, the state database cannot grow ({_first_line(exc)}). "
+            "Free some space; the next sync carries on where this one stopped (nothing is "
+            "lost)."
+        )
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return _unusable(path, exc)
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

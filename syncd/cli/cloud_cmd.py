@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from syncd import units
-from syncd.cli.common import config_option, echo_json, handle_errors, load
+from syncd.cli.common import config_option, echo, echo_json, handle_errors, load
 from syncd.cloud.client import CloudClient
 from syncd.cloud.errors import AlreadyExists, CloudError, InvalidName, NotAFile
 from syncd.cloud.models import FolderListing, RemoteFile, RemoteFolderRef
@@ -30,6 +30,7 @@ from syncd.cloud.paths import (
     split_path,
 )
 from syncd.errors import EXIT_FAILURE, PathError, SyncdError
+from syncd.text import printable
 
 
 def _date(value: datetime) -> str:
@@ -44,7 +45,7 @@ class _Ctx:
 
     def fail(self, exc: SyncdError) -> None:
         self.failures.append(str(exc))
-        click.echo(f"syncd: {exc}", err=True)
+        echo(f"syncd: {exc}", err=True)
 
 
 @contextlib.contextmanager
@@ -73,7 +74,7 @@ class _Progress:
         if console.is_terminal:
             columns = (rp.BarColumn(), rp.DownloadColumn(), rp.TransferSpeedColumn())
             self._bar = rp.Progress(
-                rp.TextColumn("{task.description}"),
+                rp.TextColumn("{task.description}", markup=False),  # names, never markup
                 *columns,
                 rp.TimeRemainingColumn(),
                 console=console,
@@ -92,9 +93,9 @@ class _Progress:
     def task(self, verb: str, label: str, total: int) -> Iterator[Callable[[int], None]]:
         if self._bar is None:
             yield lambda _n: None
-            click.echo(f"{verb} {label} ({units.size(total)})")
+            echo(f"{verb} {label} ({units.size(total)})")
             return
-        task_id = self._bar.add_task(label, total=total)
+        task_id = self._bar.add_task(printable(label), total=total)
         yield lambda n: self._bar.advance(task_id, n)
         # A retry re-sends bytes; the bar ends at the file's size whatever was counted.
         self._bar.update(task_id, completed=total)
@@ -172,7 +173,7 @@ def ls_cmd(config_path: Path | None, recursive: bool, as_json: bool, path: str) 
             return
         strip = len(base.rstrip("/")) + 1
         for shown, entry in entries:
-            click.echo(_line(entry, shown if isinstance(item, RemoteFile) else shown[strip:]))
+            echo(_line(entry, shown if isinstance(item, RemoteFile) else shown[strip:]))
 
 
 @cloud.command("info")
@@ -199,7 +200,7 @@ def info_cmd(config_path: Path | None, as_json: bool, path: str) -> None:
         for key, value in data.items():
             if key == "size":
                 value = f"{units.size(value)} ({value} bytes)"
-            click.echo(f"{key + ':':14} {value}")
+            echo(f"{key + ':':14} {value}")
 
 
 @cloud.command("df")
@@ -213,7 +214,7 @@ def df_cmd(config_path: Path | None, as_json: bool) -> None:
         if as_json:
             echo_json({"freespace": free})
         else:
-            click.echo(f"{units.size(free)} free ({free} bytes)")
+            echo(f"{units.size(free)} free ({free} bytes)")
 
 
 # -- changing the tree --------------------------------------------------------------------

@@ -11,6 +11,7 @@ import click
 
 from syncd.config import Config, load_config
 from syncd.errors import SyncdError
+from syncd.text import printable
 
 if TYPE_CHECKING:
     from syncd.status import DaemonId
@@ -35,6 +36,11 @@ def load(config_path: Path | None) -> Config:
     return load_config(config_path)
 
 
+def echo(text: str, *, err: bool = False) -> None:
+    """`click.echo` for a line that may hold names: they are shown escaped (`printable`)."""
+    click.echo(printable(text), err=err)
+
+
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Print a syncd error as one clear line on stderr and exit with the error's code."""
 
@@ -48,7 +54,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             # Under systemd this line is the journal's record of why the service stopped:
             # at error priority, like every other error line.
             priority = "<3>" if under_journal() else ""
-            click.echo(f"{priority}syncd: {exc}", err=True)
+            echo(f"{priority}syncd: {exc}", err=True)
             raise SystemExit(exc.exit_code) from None
 
     return wrapper
@@ -72,7 +78,8 @@ def open_browser(url: str) -> bool:
 def echo_json(value: Any) -> None:
     import json
 
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    click.echo(printable(text, json=True))
 
 
 def _rate(value: str | None) -> int | None:

@@ -15,6 +15,7 @@ from syncd import controls, units
 from syncd.cli.common import (
     _rate,
     config_option,
+    echo,
     echo_json,
     handle_errors,
     load,
@@ -42,9 +43,9 @@ def exclude_add(config_path: Path | None, pair_name: str | None, remote_path: st
     config = load(config_path)
     pair, rel = controls.pair_for_remote(config, remote_path, pair_name)
     local = controls.exclude(config, pair, rel)
-    click.echo(f"{pair.name}: {rel} is no longer synced; the cloud keeps it.")
+    echo(f"{pair.name}: {rel} is no longer synced; the cloud keeps it.")
     if local is not None:
-        click.echo(
+        echo(
             f"  the local copy {local} is kept as it is and no longer synced; delete it "
             "yourself to free the space (syncd will not upload anything there)."
         )
@@ -61,7 +62,7 @@ def exclude_remove(config_path: Path | None, pair_name: str | None, remote_path:
     config = load(config_path)
     pair, rel = controls.pair_for_remote(config, remote_path, pair_name)
     controls.include(config, pair, rel)
-    click.echo(f"{pair.name}: {rel} is synced again (from the next sync).")
+    echo(f"{pair.name}: {rel} is synced again (from the next sync).")
     wake_daemon(config)
 
 
@@ -86,10 +87,10 @@ def exclude_list(config_path: Path | None, as_json: bool) -> None:
         echo_json(result)
         return
     for name, items in result.items():
-        click.echo(f"{name}: {len(items) or 'no'} excluded folders")
+        echo(f"{name}: {len(items) or 'no'} excluded folders")
         for item in items:
             kept = "  (a local copy is still on disk)" if item["local_copy_kept"] else ""
-            click.echo(f"  {item['path']}{kept}")
+            echo(f"  {item['path']}{kept}")
 
 
 # --- conflicts ----------------------------------------------------------------------------
@@ -122,9 +123,9 @@ def conflicts(ctx: click.Context, config_path: Path | None, as_json: bool) -> No
         echo_json(result)
         return
     for name, items in result.items():
-        click.echo(f"{name}: {len(items) or 'no'} unresolved conflicts")
+        echo(f"{name}: {len(items) or 'no'} unresolved conflicts")
         for item in items:
-            click.echo(f"  {item['original']}: {item['copy_holds']} is in {item['copy']}")
+            echo(f"  {item['original']}: {item['copy_holds']} is in {item['copy']}")
 
 
 @conflicts.command("resolve")
@@ -145,9 +146,9 @@ def conflicts_resolve(
     config = load(config_path)
     pair = config.pair(pair_name)
     done = controls.resolve(config, pair, path, keep, datetime.now())
-    click.echo(f"{pair.name}: {done.kept} keeps the {keep} version")
+    echo(f"{pair.name}: {done.kept} keeps the {keep} version")
     if done.moved_to_trash:
-        click.echo(f"  the other version went to the trash ({done.moved_to_trash})")
+        echo(f"  the other version went to the trash ({done.moved_to_trash})")
     wake_daemon(config)
 
 
@@ -182,9 +183,9 @@ def trash_list(config_path: Path | None, pair_name: str | None, as_json: bool) -
         echo_json(result)
         return
     for name, items in result.items():
-        click.echo(f"{name}: {len(items) or 'no'} items in the trash")
+        echo(f"{name}: {len(items) or 'no'} items in the trash")
         for item in items:
-            click.echo(f"  {item['trashed_at']}  {item['path']}")
+            echo(f"  {item['trashed_at']}  {item['path']}")
 
 
 @trash.command("restore")
@@ -200,7 +201,7 @@ def trash_restore(
     config = load(config_path)
     pair = config.pair(pair_name)
     where = controls.restore(pair.local_root, path, target=target)
-    click.echo(f"restored {where}")
+    echo(f"restored {where}")
     wake_daemon(config)
 
 
@@ -215,7 +216,7 @@ def trash_empty(config_path: Path | None, pair_name: str | None, older_than: int
     pairs = [config.pair(pair_name)] if pair_name else list(config.pairs)
     for pair in pairs:
         count = controls.empty_trash(pair.local_root, datetime.now(), older_than_days=older_than)
-        click.echo(f"{pair.name}: removed {count} trash folders")
+        echo(f"{pair.name}: removed {count} trash folders")
 
 
 # --- bandwidth ----------------------------------------------------------------------------
@@ -239,4 +240,4 @@ def limit(config_path: Path | None, up: str | None, down: str | None, reset: boo
     wake_daemon(config)
     shown = f"up {units.rate(now['upload_limit'])}, down {units.rate(now['download_limit'])}"
     running = running_daemon(control) is not None
-    click.echo(f"limits: {shown}" + ("" if running else " (daemon not running)"))
+    echo(f"limits: {shown}" + ("" if running else " (daemon not running)"))

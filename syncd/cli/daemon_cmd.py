@@ -18,6 +18,7 @@ import click
 from syncd import controls, units
 from syncd.cli.common import (
     config_option,
+    echo,
     echo_json,
     handle_errors,
     load,
@@ -27,12 +28,12 @@ from syncd.cli.common import (
 )
 from syncd.cli.process import settle_heap
 from syncd.compose import control_dir, make_engine, open_client, state_path
-from syncd.config import Config
+from syncd.config import Config, check_pair_roots
 from syncd.details import failure_json, pair_details
-from syncd.errors import EXIT_OK, ConfigError
+from syncd.errors import EXIT_OK, ConfigError, StateError, StateNotReady
 from syncd.logs import setup_logging
 from syncd.pairlock import PairLock
-from syncd.status import read_status
+from syncd.status import DaemonStatus, read_status
 
 if TYPE_CHECKING:
     from syncd.daemon import Daemon
@@ -69,10 +70,13 @@ def run(
     config = with_overrides(load(config_path), upload_limit, download_limit, transfers)
     if web:
         config = replace(config, web=replace(config.web, enabled=True))
+    if log_file is not None:  # syncd's own file like the configured one: never in a root
+        config = replace(config, logging=replace(config.logging, file=log_file))
+        check_pair_roots(config)
     setup_logging(
         verbose=verbose,
         level=config.logging.level,
-        log_file=log_file or config.logging.file,
+        log_file=config.logging.file,
         max_bytes=config.logging.max_bytes,
         backups=config.logging.backups,
     )
@@ -114,8 +118,10 @@ def _when(stamp: float | None) -> str:
     return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _pair_details(config: Config) -> dict[str, dict[str, Any]]:
+def _pair_details(config: Config) -> tuple[dict[str, dict[str, Any]], list[StateError]]:
+    """What each pair's store says, and the stores that cannot be used as they are."""
     details: dict[str, dict[str, Any]] = {}
+    unusable: list[StateError] = []
     for pair in config.pairs:
         found = pair_details(config, pair)
         info: dict[str, Any] = {
@@ -125,10 +131,12 @@ def _pair_details(config: Config) -> dict[str, dict[str, Any]]:
             "errors": [failure_json(f) for f in found.failures],
             "conflicts": [c.rel_path for c in found.conflicts],
         }
-        if found.problem is not None:
-            info["state_problem"] = found.problem
+        if found.error is not None:
+            info["state_problem"] = str(found.error)
+            if not isinstance(found.error, StateNotReady):  # the user must act
+                unusable.append(found.error)
         details[pair.name] = info
-    return details
+    return details, unusable
 
 
 @click.command("status")
@@ -139,7 +147,7 @@ def status(config_path: Path | None, as_json: bool) -> None:
     """Show what the daemon is doing, per-path errors, conflicted copies and free space."""
     config = load(config_path)
     daemon = read_status(control_dir(config))
-    details = _pair_details(config)
+    details, unusable = _pair_details(config)
     if daemon is not None:
         for name, pair_status in daemon.pairs.items():
             if name not in details:
@@ -166,44 +174,45 @@ def status(config_path: Path | None, as_json: bool) -> None:
     }
     if as_json:
         echo_json(result)
-        return
+    else:
+        _show_status(result, details, daemon)
+    if unusable:  # shown with its pair; the exit code says the user must act
+        raise SystemExit(unusable[0].exit_code)
+
+
+def _show_status(
+    result: dict[str, Any], details: dict[str, dict[str, Any]], daemon: DaemonStatus | None
+) -> None:
     head = f"syncd: {result['state']}"
     head += f" (pid {daemon.pid})" if daemon else " (daemon not running)"
     if daemon and daemon.free_space is not None:
         head += f", cloud free space {units.size(daemon.free_space)}"
-    click.echo(head)
+    echo(head)
     if daemon and daemon.cloud_problem:
-        click.echo(f"  the cloud does not answer: {daemon.cloud_problem}; retrying")
-    up, down = (
-        (daemon.upload_limit, daemon.download_limit)
-        if daemon
-        else (
-            config.sync.upload_limit,
-            config.sync.download_limit,
-        )
-    )
-    click.echo(f"  limits: up {units.rate(up)}, down {units.rate(down)}")
+        echo(f"  the cloud does not answer: {daemon.cloud_problem}; retrying")
+    limits = result["limits"]
+    echo(f"  limits: up {units.rate(limits['upload'])}, down {units.rate(limits['download'])}")
     for name, info in details.items():
         state = info.get("state", "-")
-        click.echo(f"  {name}: {state}  {info['local']} <-> {info['remote']}")
-        click.echo(f"    last sync: {_when(info.get('last_sync'))}")
+        echo(f"  {name}: {state}  {info['local']} <-> {info['remote']}")
+        echo(f"    last sync: {_when(info.get('last_sync'))}")
         if info.get("message"):
-            click.echo(f"    {info['message']}")
+            echo(f"    {info['message']}")
         if info.get("pending_uploads") or info.get("pending_downloads"):
-            click.echo(
+            echo(
                 f"    pending: {info['pending_uploads']} uploads, "
                 f"{info['pending_downloads']} downloads"
             )
         if info.get("state_problem"):
-            click.echo(f"    state: {info['state_problem']}")
+            echo(f"    state: {info['state_problem']}")
         for error in info["errors"]:
             retry = "" if error["retry_at"] < time.time() else f", retry {_when(error['retry_at'])}"
-            click.echo(
+            echo(
                 f"    error: {error['path']}: {error['action']}: {error['message']} "
                 f"(attempt {error['attempts']}{retry})"
             )
         for copy in info["conflicts"]:
-            click.echo(f"    conflicted copy: {copy}")
+            echo(f"    conflicted copy: {copy}")
 
 
 @click.command("pause")
@@ -216,7 +225,7 @@ def pause(config_path: Path | None, pair_name: str | None) -> None:
     controls.pause(config, control_dir(config), True, pair_name)
     daemon = wake_daemon(config)
     done = f"paused {pair_name}" if pair_name else "paused"
-    click.echo(done if daemon else f"{done} (the daemon is not running; it starts paused)")
+    echo(done if daemon else f"{done} (the daemon is not running; it starts paused)")
 
 
 @click.command("resume")
@@ -229,7 +238,7 @@ def resume(config_path: Path | None, pair_name: str | None) -> None:
     controls.pause(config, control_dir(config), False, pair_name)
     daemon = wake_daemon(config)
     done = f"resumed {pair_name}" if pair_name else "resumed"
-    click.echo(done if daemon else f"{done} (the daemon is not running)")
+    echo(done if daemon else f"{done} (the daemon is not running)")
     raise SystemExit(EXIT_OK)
 
 
@@ -265,4 +274,4 @@ def reset(config_path: Path | None, pair_name: str | None, yes: bool) -> None:
                 moved = True
         lock.release()
         where = f" (old state kept as {path.name}.reset-{stamp})" if moved else ""
-        click.echo(f"{pair.name}: state forgotten{where}; the next sync starts from scratch")
+        echo(f"{pair.name}: state forgotten{where}; the next sync starts from scratch")

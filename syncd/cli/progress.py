@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Protocol
 
-import click
-
 from syncd.activity import transfer_size
+from syncd.cli.common import echo
 from syncd.sync.engine import action_name, outcome_name
 from syncd.sync.executor import Outcome
+from syncd.text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -32,7 +32,12 @@ _OWN_BAR = 8 * 1024 * 1024
 
 
 def describe(action: Action) -> str:
-    """One line for an action, as the dry run prints it and the plain display logs it."""
+    """One line for an action, as the dry run prints it and the plain display logs it; the
+    names in it are shown escaped (`printable`)."""
+    return printable(_describe(action))
+
+
+def _describe(action: Action) -> str:
     name = action_name(action)
     if isinstance(action, MoveLocal | MoveRemote):
         return f"{name:<13} {action.src} -> {action.dst}"
@@ -90,9 +95,9 @@ class PlainDisplay:
         if self.quiet or isinstance(outcome.action, Record | Skip):
             return
         if outcome.error is not None:
-            click.echo(f"failed        {outcome.action.rel_path}: {outcome.error}", err=True)
+            echo(f"failed        {outcome.action.rel_path}: {outcome.error}", err=True)
         elif outcome.ok:
-            click.echo(describe_outcome(outcome))
+            echo(describe_outcome(outcome))
 
     def close(self) -> None:
         pass
@@ -115,7 +120,7 @@ class RichDisplay:
 
         self.console = console or Console(stderr=True)
         self.progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # descriptions hold names
             BarColumn(),
             DownloadColumn(),
             TransferSpeedColumn(),
@@ -146,7 +151,7 @@ class RichDisplay:
         if size >= _OWN_BAR:
             with self._lock:
                 self._bars[action.rel_path] = self.progress.add_task(
-                    f"  {action_name(action)} {action.rel_path}", total=size
+                    printable(f"  {action_name(action)} {action.rel_path}"), total=size
                 )
 
     def advance(self, action: Action, count: int) -> None:
@@ -166,10 +171,14 @@ class RichDisplay:
                 return
             self._count += 1
             self.progress.update(self._bytes, description=self._label())
+        from rich.text import Text  # imported by __init__ already
+
+        # Plain Text, never markup: a name like "[red]x" is printed as it is.
         if outcome.error is not None:
-            self.console.print(f"[red]failed[/red] {action.rel_path}: {outcome.error}")
+            failure = printable(f" {action.rel_path}: {outcome.error}")
+            self.console.print(Text.assemble(("failed", "red"), failure))
         elif outcome.ok:
-            self.console.print(describe_outcome(outcome), highlight=False)
+            self.console.print(Text(describe_outcome(outcome)), highlight=False)
 
     def close(self) -> None:
         self.progress.stop()

@@ -14,6 +14,7 @@ import click
 
 from syncd.cli.common import (
     config_option,
+    echo,
     handle_errors,
     load,
     transfer_options,
@@ -100,7 +101,7 @@ def sync(
                 failed = pair_failed or failed
             except (TransientError, PairBusy) as exc:
                 # One pair offline or busy must not keep the others from syncing.
-                click.echo(f"{pair.name}: not synced: {exc}", err=True)
+                echo(f"{pair.name}: not synced: {exc}", err=True)
                 failed = True
     code = EXIT_FAILURE if failed else EXIT_OK
     if owns_process():
@@ -131,9 +132,9 @@ def _sync_pair(
         if dry_run:
             plan = engine.sync(dry_run=True).plan
             assert plan is not None
-            click.echo(f"{pair.name}: {len(plan.actions) or 'no'} planned actions")
+            echo(f"{pair.name}: {len(plan.actions) or 'no'} planned actions")
             for action in plan.actions:
-                click.echo(f"  {describe(action)}")
+                echo(f"  {describe(action)}")
             if not allow_mass_delete:
                 engine.check_plan(plan)  # what the real run would refuse: the same exit code
             return False, engine
@@ -148,12 +149,12 @@ def _sync_pair(
             report = engine.sync(allow_mass_delete=allow_mass_delete)
         finally:
             display.close()
-    click.echo(_summary(pair.name, report))
+    echo(_summary(pair.name, report))
     for path, message in sorted(report.failures.items()):
-        click.echo(f"  failed: {path}: {message}", err=True)
+        echo(f"  failed: {path}: {message}", err=True)
     for path, when in report.waiting.items():
         stamp = datetime.fromtimestamp(when).strftime("%H:%M:%S")
-        click.echo(f"  waiting: {path}: failed earlier, tried again after {stamp}", err=True)
+        echo(f"  waiting: {path}: failed earlier, tried again after {stamp}", err=True)
     for problem, text in (
         ("stopped early", report.offline),
         ("not all applied", report.listing_problem),
@@ -161,5 +162,5 @@ def _sync_pair(
         ("downloads paused", report.downloads_paused),
     ):
         if text:
-            click.echo(f"  {problem}: {text}", err=True)
+            echo(f"  {problem}: {text}", err=True)
     return not report.ok, engine

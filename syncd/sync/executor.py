@@ -520,8 +520,7 @@ class _Context:
     def _keep_in_trash(self, rel_path: str) -> None:
         """Hard-link the version about to be overwritten into the trash (no copy, no gap)."""
         source = self._path(rel_path)
-        target = localfs.trash_slot(self.root, rel_path, self.x.now())
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = localfs.trash_slot(self.root, rel_path, self.x.now())  # made, checked
         try:
             os.link(source, target)
         except OSError as exc:

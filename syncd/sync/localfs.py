@@ -12,6 +12,7 @@ import errno
 import functools
 import hashlib
 import os
+import posixpath
 import stat
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -20,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from sys import intern
 
-from syncd.errors import PathError
+from syncd.errors import NeedsUserError, PathError
 from syncd.sync.excludes import Excludes
 from syncd.sync.model import BaseEntry, Kind, LocalEntry
 
@@ -390,6 +391,8 @@ class Beneath:
     kernel refuses any symlink on the way (RESOLVE_NO_SYMLINKS) or any escape from the root
     (RESOLVE_BENEATH): no window between a check and the open. Elsewhere, or where a sandbox
     refuses the call, each folder is checked first (`checked_parent`), then the file opened.
+    Which of the two is decided once, by a probe when the object is made: an EPERM or EINVAL
+    from the open of one file is that file's answer, not a sign the kernel lacks openat2.
 
     One call instead of one per folder plus the open matters on a first sync of small files,
     where each call releases the GIL to another thread: a transfer thread spent 599 us of CPU
@@ -406,24 +409,28 @@ class Beneath:
                 self._root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY)
             except OSError:
                 self._openat2 = None  # the plain open says what is wrong, path by path
+            else:
+                if not _openat2_works(self._openat2, self._root_fd):
+                    self.close()
+                    self._openat2 = None
 
     def open(self, rel_path: str, flags: int, mode: int = 0o644) -> int:
         """`os.open(root / rel_path, flags | O_NOFOLLOW, mode)`, with `PathError` naming the
         folder when one on the way is missing, a symlink or not a folder."""
         refuse_unsafe(rel_path)
-        # Read once: another transfer thread may turn openat2 off (below) meanwhile.
         syscall, root_fd = self._openat2, self._root_fd
         if syscall is not None and root_fd is not None:
             flags_how = flags | os.O_NOFOLLOW | os.O_CLOEXEC
-            fd = _call_openat2(syscall, root_fd, rel_path, flags_how, mode)
+            # Unlike open(2), openat2 refuses (EINVAL) a mode with flags that create nothing.
+            creates = flags & os.O_CREAT or flags & os.O_TMPFILE == os.O_TMPFILE
+            how_mode = mode if creates else 0
+            fd = _call_openat2(syscall, root_fd, rel_path, flags_how, how_mode)
             if fd >= 0:
                 return fd
             code = _errno()
-            if code not in _NO_OPENAT2:
-                if code in (errno.ELOOP, errno.ENOENT, errno.ENOTDIR, errno.EXDEV):
-                    checked_parent(self.root, rel_path)  # to name the folder at fault
-                raise OSError(code, os.strerror(code), os.path.join(self.root, rel_path))
-            self._openat2 = None
+            if code in (errno.ELOOP, errno.ENOENT, errno.ENOTDIR, errno.EXDEV):
+                checked_parent(self.root, rel_path)  # to name the folder at fault
+            raise OSError(code, os.strerror(code), os.path.join(self.root, rel_path))
         checked_parent(self.root, rel_path)
         return os.open(os.path.join(self.root, rel_path), flags | os.O_NOFOLLOW, mode)
 
@@ -446,8 +453,8 @@ _UNIFIED_SYSCALL_NUMBERS = frozenset(
 )
 _RESOLVE_NO_SYMLINKS = 0x04
 _RESOLVE_BENEATH = 0x08
-# What openat2 answers where the kernel lacks it or a seccomp sandbox refuses it. A real
-# EPERM or EINVAL from the open itself comes back again from the plain open.
+# What openat2 answers where the kernel lacks it (ENOSYS; E2BIG or EINVAL for a struct or
+# resolve flags it does not know) or a seccomp sandbox refuses it (EPERM, ENOSYS).
 _NO_OPENAT2 = frozenset({errno.ENOSYS, errno.EPERM, errno.EINVAL, errno.E2BIG})
 
 
@@ -456,6 +463,16 @@ def _openat2() -> Callable[..., int] | None:
     if system.sysname != "Linux" or system.machine not in _UNIFIED_SYSCALL_NUMBERS:
         return None
     return _libc_function("syscall")
+
+
+def _openat2_works(syscall: Callable[..., int], root_fd: int) -> bool:
+    """Whether openat2 answers at all: opening the root itself (O_PATH, no access needed)
+    can fail only where the kernel lacks the call or a sandbox refuses it."""
+    fd = _call_openat2(syscall, root_fd, ".", os.O_PATH | os.O_CLOEXEC, 0)
+    if fd >= 0:
+        os.close(fd)
+        return True
+    return _errno() not in _NO_OPENAT2
 
 
 def _call_openat2(
@@ -527,22 +544,95 @@ def state_dir(root: Path) -> Path:
     return root / STATE_DIR_NAME
 
 
-def read_marker(root: Path) -> str | None:
+def _linked(path: Path) -> NeedsUserError:
+    return NeedsUserError(
+        f"{path} is a symbolic link: syncd never follows one to its own folders (.syncd and "
+        "its trash), which could reach files outside the synced folder. Remove the link, "
+        "then try again."
+    )
+
+
+def _own_folder(path: Path, *, create: bool) -> bool:
+    """Is `path`, one of syncd's own folders, there as a real folder (made, private, when
+    missing and `create`)? A symlink there is refused, never followed: through one, the
+    trash would list, move or delete files outside the root."""
     try:
-        return (state_dir(root) / MARKER_NAME).read_text(encoding="utf-8").strip() or None
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        if not create:
+            return False
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, 0o700)
+        mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        raise _linked(path)
+    if not stat.S_ISDIR(mode):
+        raise NeedsUserError(f"{path} is not a folder: syncd keeps its own files there")
+    return True
+
+
+def trash_dir(root: Path, *, create: bool = False) -> Path | None:
+    """`root/.syncd/trash`, each a real folder beneath the root (never a symlink: that is
+    `NeedsUserError`); None when it is not there and not `create`d."""
+    folder = state_dir(root)
+    for path in (folder, folder / TRASH_DIR):
+        if not _own_folder(path, create=create):
+            return None
+    return folder / TRASH_DIR
+
+
+def make_folders(root: Path, rel_folder: str, *, for_path: str | None = None) -> Path:
+    """Make `root/rel_folder` one level at a time, each level checked to be a real folder
+    before the next is made in it: `PathError` (for `for_path`, or `rel_folder`) naming
+    the first that is a symlink or not a folder; nothing is made through it."""
+    current = os.fspath(root)
+    if not rel_folder:
+        return root
+    refuse_unsafe(rel_folder)
+    names = rel_folder.split("/")
+    for depth, name in enumerate(names, 1):
+        current = os.path.join(current, name)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(current)
+        if not stat.S_ISDIR(os.lstat(current).st_mode):
+            folder = "/".join(names[:depth])
+            raise PathError(for_path or rel_folder, f"{folder} is not a folder (or a link)")
+    return Path(current)
+
+
+def read_marker(root: Path) -> str | None:
+    folder = state_dir(root)
+    try:
+        mode = os.lstat(folder).st_mode
     except FileNotFoundError:
         return None
-    except NotADirectoryError:
+    if stat.S_ISLNK(mode):
+        raise _linked(folder)
+    if not stat.S_ISDIR(mode):
         return None
+    try:
+        fd = os.open(folder / MARKER_NAME, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None  # a link is not our marker
+        raise
+    with open(fd, encoding="utf-8") as handle:
+        return handle.read().strip() or None
 
 
 def write_marker(root: Path, marker: str | None = None) -> str:
     """Mark `root` as synced by this pair: the guard checks it is still the same folder."""
     marker = marker or uuid.uuid4().hex
     folder = state_dir(root)
-    folder.mkdir(exist_ok=True, mode=0o700)
+    _own_folder(folder, create=True)
     temp = folder / f".{MARKER_NAME}.tmp"
-    temp.write_text(marker + "\n", encoding="utf-8")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temp)  # a leftover, or a link: never written through
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    with open(os.open(temp, flags, 0o600), "w", encoding="utf-8") as handle:
+        handle.write(marker + "\n")
     os.replace(temp, folder / MARKER_NAME)
     return marker
 
@@ -556,7 +646,6 @@ def trash(root: Path, rel_path: str, when: datetime) -> Path:
     source = local_path(root, rel_path)
     checked_parent(root, rel_path)
     target = trash_slot(root, rel_path, when)
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.rename(source, target)
     except OSError as exc:
@@ -569,28 +658,40 @@ def trash(root: Path, rel_path: str, when: datetime) -> Path:
 def trash_slot(root: Path, rel_path: str, when: datetime) -> Path:
     """Where `rel_path` goes in the trash: under the bucket named after `when`, or the next
     one (`-2`, `-3`...) if that bucket holds it already, or a file where a folder of its path
-    would go (a file `b` trashed in the same second as a folder `b/a`)."""
-    trash_dir = state_dir(root) / TRASH_DIR
+    would go (a file `b` trashed in the same second as a folder `b/a`). The folders it goes
+    into are made, each checked: none of the trash's folders is ever a symlink."""
+    refuse_unsafe(rel_path)
+    trash_folder = trash_dir(root, create=True)
+    assert trash_folder is not None
     name = when.strftime("%Y-%m-%dT%H%M%S")
-    bucket, counter = trash_dir / name, 1
-    while not _free_below(bucket, rel_path):
+    bucket, counter = trash_folder / name, 1
+    while _own_folder(bucket, create=False) and not _free_below(bucket, rel_path):
         counter += 1
-        bucket = trash_dir / f"{name}-{counter}"
+        bucket = trash_folder / f"{name}-{counter}"
+    _own_folder(bucket, create=True)
+    make_folders(bucket, posixpath.dirname(rel_path), for_path=rel_path)
     return bucket / rel_path
 
 
 def _free_below(folder: Path, rel_path: str) -> bool:
-    parts = rel_path.split("/")
+    return probe_below(folder, rel_path)[1] is None
+
+
+def probe_below(folder: Path, rel_path: str) -> tuple[str, int | None]:
+    """What stands on the way to `rel_path` below `folder`, seen with lstat alone (a link is
+    never followed): the path up to the first item that is not a folder, or to the end,
+    and that item's mode (None: nothing is there)."""
+    names = rel_path.split("/")
     current = folder
-    for depth, part in enumerate(parts, 1):
-        current = current / part
+    for depth, name in enumerate(names, 1):
+        current = current / name
         try:
             mode = os.lstat(current).st_mode
         except FileNotFoundError:
-            return True
-        if depth == len(parts) or not stat.S_ISDIR(mode):
-            return False
-    return False
+            return "/".join(names[:depth]), None
+        if depth == len(names) or not stat.S_ISDIR(mode):
+            return "/".join(names[:depth]), mode
+    raise AssertionError("unreachable: the last name returns")
 
 
 def remove_empty_dirs(path: Path, stop: Path) -> None:
@@ -605,12 +706,19 @@ def remove_empty_dirs(path: Path, stop: Path) -> None:
 
 
 def trash_buckets(root: Path) -> list[Path]:
-    """The trash's folders, one per moment something was moved there, oldest first."""
-    folder = state_dir(root) / TRASH_DIR
-    try:
-        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
-    except FileNotFoundError:
+    """The trash's folders, one per moment something was moved there, oldest first. A
+    symlink among them (or in their place) is `NeedsUserError`, never followed."""
+    folder = trash_dir(root)
+    if folder is None:
         return []
+    buckets: list[Path] = []
+    with os.scandir(folder) as items:
+        for item in items:
+            if item.is_symlink():
+                raise _linked(Path(item.path))
+            if item.is_dir(follow_symlinks=False):
+                buckets.append(Path(item.path))
+    return sorted(buckets)
 
 
 def bucket_time(bucket: Path) -> datetime | None:
@@ -620,13 +728,19 @@ def bucket_time(bucket: Path) -> datetime | None:
         return None
 
 
-def purge_trash(root: Path, now: datetime, *, retention_days: int) -> int:
+def remove_bucket(bucket: Path) -> None:
+    """Delete one trash bucket (from `trash_buckets`) and all it holds, for good."""
     import shutil
 
+    # rmtree itself refuses a bucket that became a link, and never follows one inside.
+    shutil.rmtree(bucket, ignore_errors=True)
+
+
+def purge_trash(root: Path, now: datetime, *, retention_days: int) -> int:
     removed = 0
     for bucket in trash_buckets(root):
         when = bucket_time(bucket)
         if when is not None and (now - when).days >= retention_days:
-            shutil.rmtree(bucket, ignore_errors=True)
+            remove_bucket(bucket)
             removed += 1
     return removed

@@ -6,7 +6,10 @@ also exercises restarts.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -182,3 +185,26 @@ def read_local_tree(root: Path) -> tuple[dict[str, bytes | str], list[str]]:
             else:
                 tree[rel + name] = (Path(folder) / name).read_bytes()
     return tree, sorted(partials)
+
+
+def run_syncd(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`syncd ARGS --config CONFIG` as its own process, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "syncd", *args, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@contextlib.contextmanager
+def harness_with_quota(tmp_path: Path, quota_bytes: int) -> Iterator[Harness]:
+    """A harness whose cloud holds at most `quota_bytes` (its own emulator and client)."""
+    from tests.cloud.helpers import make_settings, seed_token
+
+    with Emulator(quota_bytes=quota_bytes) as emulator:
+        token_file = tmp_path / "token.json"
+        seed_token(emulator, token_file)
+        settings = make_settings(emulator, "http://127.0.0.1:8976/callback", token_file)
+        with CloudClient.from_settings(settings) as client:
+            yield Harness(tmp_path, emulator, client)

@@ -21,7 +21,7 @@ from syncd.config import SyncOptions
 from syncd.store import Store
 from syncd.sync import localfs
 from syncd.sync.io import TokenBucket
-from tests.integration.harness import Harness
+from tests.integration.harness import Harness, harness_with_quota
 
 LATER = datetime.now() + timedelta(minutes=5)
 COPY = " (conflicted copy 2026-11-26 175502 box)"
@@ -231,20 +231,11 @@ def test_low_disk_pauses_downloads_without_failing_paths(tmp_path, emulator, cli
 
 
 def test_a_full_cloud_pauses_uploads_with_a_clear_status(tmp_path: Path) -> None:
-    from syncd.cloud.client import CloudClient
-    from syncd.emulator import Emulator
-    from tests.cloud.helpers import make_settings, seed_token
-
-    with Emulator(quota_bytes=1500) as emulator:
-        token_file = tmp_path / "token.json"
-        seed_token(emulator, token_file)
-        settings = make_settings(emulator, "http://127.0.0.1:8976/callback", token_file)
-        with CloudClient.from_settings(settings) as client:
-            h = Harness(tmp_path, emulator, client)
-            h.write("small.txt", "s" * 500)
-            h.converge()
-            h.write("big.bin", b"b" * 1200)
-            report = h.sync()
+    with harness_with_quota(tmp_path, 1500) as h:
+        h.write("small.txt", "s" * 500)
+        h.converge()
+        h.write("big.bin", b"b" * 1200)
+        report = h.sync()
     assert report.uploads_paused and "full" in report.uploads_paused
     assert "big.bin" in report.failures
     assert "NO_SPACE_LEFT" in report.failures["big.bin"] or "space" in report.failures["big.bin"]

@@ -7,9 +7,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from syncd.compose import make_engine, state_path
+from syncd.compose import private_paths, state_path
 from syncd.config import load_config
 from syncd.store import Store
+from syncd.sync.engine import PairEngine
+from syncd.sync.remote import RemoteSide
 from tests.integration.harness import REMOTE_ROOT, Harness
 
 
@@ -41,7 +43,16 @@ def test_syncd_s_own_files_inside_a_root_are_never_synced(h: Harness, tmp_path: 
     h.remote_write(".local/state/syncd/token.json", "a token planted in the cloud")
     for _ in range(2):  # the second pass runs with the state DB and its WAL present
         with Store.open(state_path(config, pair)) as store:
-            report = make_engine(config, pair, store, h.client).sync()
+            # Built by hand: `make_engine` checks the roots first (the first wall), and
+            # this is the wall behind it.
+            engine = PairEngine(
+                pair,
+                config.sync,
+                store,
+                RemoteSide(h.client, pair.remote_root),
+                private_paths=private_paths(config, store.path),
+            )
+            report = engine.sync()
         assert report.ok, (report.failures, report.offline)
     cloud_files = {path for path, entry in h.emulator.listing().items() if entry.kind == "file"}
     assert cloud_files == {

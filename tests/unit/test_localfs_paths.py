@@ -185,3 +185,80 @@ def test_with_openat2_the_kernel_itself_refuses_a_symlinked_folder(
         beneath.open("a/f.txt", CREATE)
     assert raised.value.errno == errno.ELOOP
     assert not list(outside.iterdir())
+
+
+class _CountingSyscall:
+    """The real syscall(2), counted, failing the open of `refuse` with `code` once."""
+
+    def __init__(self, refuse: str | None = None, code: int = errno.EPERM) -> None:
+        real = localfs._openat2()
+        assert real is not None
+        self.real = real
+        self.refuse = os.fsencode(refuse) if refuse is not None else None
+        self.code = code
+        self.calls: list[bytes] = []
+
+    def __call__(self, number: object, root_fd: object, path: bytes, *rest: object) -> int:
+        self.calls.append(path)
+        if self.refuse is not None and path == self.refuse:
+            self.refuse = None
+            ctypes.set_errno(self.code)
+            return -1
+        return int(self.real(number, root_fd, path, *rest))
+
+
+@needs_openat2
+@pytest.mark.parametrize("code", [errno.EPERM, errno.EINVAL])
+def test_one_open_refused_by_the_kernel_does_not_turn_openat2_off(
+    tmp_path: Path, code: int
+) -> None:
+    """An EPERM or EINVAL from the open of one file is that file's answer: it is raised,
+    and the next open still goes through openat2 (not folder-by-folder checks)."""
+    (tmp_path / "a").mkdir()
+    for name in ("first.txt", "second.txt"):
+        (tmp_path / "a" / name).write_text(name)
+    syscall = _CountingSyscall(refuse="a/first.txt", code=code)
+    with localfs.Beneath(tmp_path, syscall=syscall) as beneath:
+        with pytest.raises(OSError) as raised:
+            beneath.open("a/first.txt", os.O_RDONLY)
+        assert raised.value.errno == code
+        before = len(syscall.calls)
+        with open(beneath.open("a/second.txt", os.O_RDONLY), "rb") as handle:
+            assert handle.read() == b"second.txt"
+    assert syscall.calls[before:] == [b"a/second.txt"]
+
+
+@pytest.mark.parametrize("code", [errno.ENOSYS, errno.EPERM, errno.E2BIG])
+def test_a_kernel_or_sandbox_without_openat2_is_found_once_at_the_start(
+    tmp_path: Path, code: int
+) -> None:
+    """The probe when the object is made decides; no open asks again."""
+    calls: list[object] = []
+
+    def refusing(*args: object) -> int:
+        calls.append(args)
+        ctypes.set_errno(code)
+        return -1
+
+    (tmp_path / "f.txt").write_text("f")
+    with localfs.Beneath(tmp_path, syscall=refusing) as beneath:
+        probes = len(calls)
+        for _ in range(3):
+            os.close(beneath.open("f.txt", os.O_RDONLY))
+    assert probes == 1 and len(calls) == 1
+
+
+@needs_openat2
+def test_reads_and_writes_go_through_openat2_every_time(tmp_path: Path) -> None:
+    """openat2, unlike open(2), refuses a mode with flags that create nothing: a read (as
+    every upload does) must not pass one, or its EINVAL would stop the kernel's check."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "old.txt").write_text("old")
+    syscall = _CountingSyscall()
+    with localfs.Beneath(tmp_path, syscall=syscall) as beneath:
+        for _ in range(2):
+            with open(beneath.open("a/old.txt", os.O_RDONLY), "rb") as handle:
+                assert handle.read() == b"old"
+            os.close(beneath.open("a/new.txt", CREATE, 0o600))
+    assert syscall.calls[1:] == [b"a/old.txt", b"a/new.txt"] * 2  # after the probe of "."
+    assert (tmp_path / "a" / "new.txt").stat().st_mode & 0o777 == 0o600

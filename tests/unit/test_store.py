@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
 
-from syncd.errors import StateError
+from syncd.errors import EXIT_FAILURE, DiskFull, StateError
 from syncd.store import Store, _alembic_config, head_revision
 from syncd.sync.model import BaseEntry, Kind
 
@@ -151,3 +152,88 @@ def test_a_db_with_tables_but_no_revision_is_left_to_alembic(tmp_path: Path) -> 
         raw.execute("CREATE TABLE entries (rel_path TEXT PRIMARY KEY)")
     with pytest.raises(StateError):
         Store.open(path)
+
+
+# --- errors SQLite reports late: damage read by a query, a full disk on a write ---------------
+
+PAGE = 4096
+
+
+def _damage_the_last_pages(path: Path, pages: int = 3) -> None:
+    """Pages of 0xff: no valid b-tree page starts so, and SQLite says "malformed"."""
+    assert not Path(f"{path}-wal").exists()  # everything is in the main file
+    size = path.stat().st_size
+    with open(path, "r+b") as handle:
+        handle.seek(size - pages * PAGE)
+        handle.write(b"\xff" * pages * PAGE)
+
+
+def _build(path: Path, last: str) -> None:
+    """A real DB of 5,000 rows (through the real migrations): `last` filled last, so its
+    rows are on the pages at the end of the file."""
+    with Store.open(path) as store:
+        for table in sorted(("entries", "failures"), key=lambda t: t == last):
+            if table == "entries":
+                store.apply({f"folder/file-{i:05d}.txt": entry(i) for i in range(3000)})
+            else:
+                for i in range(2000):
+                    store.record_failure(f"other/f{i:05d}", "upload", "refused " * 8, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("last", "read"),
+    [("entries", Store.load_base), ("failures", Store.failures)],
+    ids=["load_base", "failures"],
+)
+def test_damage_that_shows_only_when_a_page_is_read_is_a_state_error(
+    tmp_path: Path, last: str, read: object
+) -> None:
+    path = tmp_path / "s.db"
+    _build(path, last)
+    _damage_the_last_pages(path)
+    with Store.open(path) as store:  # the damage is not where opening looks
+        assert store.get_meta("absent") is None
+        with pytest.raises(StateError) as caught:
+            read(store)  # type: ignore[operator]
+    message = str(caught.value)
+    assert message.startswith(f"{path}: state database is unreadable or corrupt")
+    assert "database disk image is malformed" in message and "syncd reset" in message
+    assert path.stat().st_size > 100 * PAGE  # never wiped
+
+
+@pytest.fixture
+def fill_disk() -> Iterator[Callable[[], None]]:
+    """Once called, every new SQLite connection may not grow its DB by a single page: a
+    full disk as SQLite meets one (SQLITE_FULL), on real files."""
+    import sqlalchemy as sa
+
+    def no_room(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.execute("PRAGMA max_page_count = 1")  # raised to its current size
+
+    def fill() -> None:
+        sa.event.listen(sa.engine.Engine, "connect", no_room)
+
+    yield fill
+    if sa.event.contains(sa.engine.Engine, "connect", no_room):
+        sa.event.remove(sa.engine.Engine, "connect", no_room)
+
+
+def test_a_full_disk_under_the_state_db_is_disk_full_and_loses_nothing(
+    tmp_path: Path, fill_disk: Callable[[], None]
+) -> None:
+    path = tmp_path / "s.db"
+    with Store.open(path) as store:
+        store.apply({f"p{i}": entry(i) for i in range(3000)})
+    fill_disk()
+    with Store.open(path) as store:
+        writes = [
+            lambda: store.apply({f"new/{'x' * 200}{i}": entry(i) for i in range(300)}),
+            lambda: store.set_meta("big", "y" * 100_000),
+            lambda: [store.record_failure(f"f{i}" * 50, "upload", "m" * 500, 0) for i in range(50)],
+        ]
+        for write in writes:
+            with pytest.raises(DiskFull) as caught:
+                write()
+            assert str(caught.value).startswith(f"{path}: the disk is full")
+            assert caught.value.exit_code == EXIT_FAILURE
+        assert len(store.load_base()) == 3000  # what was there is all there

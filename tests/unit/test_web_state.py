@@ -65,7 +65,8 @@ def _config(tmp_path: Path) -> Config:
     text = "pairs:\n" + "".join(
         f"  - {{name: {name}, local: {tmp_path / name}}}\n" for name in ("docs", "photos")
     )
-    return parse_config(text, source=None, defaults=Defaults(home=tmp_path, state_dir=tmp_path))
+    defaults = Defaults(home=tmp_path, state_dir=tmp_path / "state")
+    return parse_config(text, source=None, defaults=defaults)
 
 
 def test_the_page_joins_status_activity_and_the_stores(tmp_path: Path) -> None:
