@@ -37,8 +37,10 @@ from syncd.cloud.settings import (
 )
 from syncd.errors import ConfigError
 from syncd.roots import OwnFiles, first_overlap, root_problem
+from syncd.sync.model import ConflictPolicy
+from syncd.sync.options import PairOptions, SyncOptions
 
-ConflictPolicy = Literal["keep-both", "newer-wins", "local-wins", "remote-wins"]
+_SYNC = SyncOptions()  # the defaults, written once there
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8976/callback"
 
 _SIZE_UNITS = {
@@ -188,16 +190,16 @@ class CloudSection(_Section):
 
 
 class SyncSection(_Section):
-    poll_interval: PollInterval = 60.0
-    debounce: Debounce = 1.0
-    full_rescan_interval: RescanInterval = 3600.0
-    transfers: int = Field(default=4, ge=1, le=64)
-    max_delete_percent: Percent = 50.0
-    upload_limit: Size = 0
-    download_limit: Size = 0
-    min_free_space: Size = 1024**3
-    min_free_percent: Percent = 1.0
-    trash_retention_days: int = Field(default=30, ge=0, le=36500)  # a century
+    poll_interval: PollInterval = _SYNC.poll_interval_s
+    debounce: Debounce = _SYNC.debounce_s
+    full_rescan_interval: RescanInterval = _SYNC.full_rescan_interval_s
+    transfers: int = Field(default=_SYNC.transfers, ge=1, le=64)
+    max_delete_percent: Percent = _SYNC.max_delete_percent
+    upload_limit: Size = _SYNC.upload_limit
+    download_limit: Size = _SYNC.download_limit
+    min_free_space: Size = _SYNC.min_free_space
+    min_free_percent: Percent = _SYNC.min_free_percent
+    trash_retention_days: int = Field(default=_SYNC.trash_retention_days, ge=0, le=36500)
 
 
 class PairSection(_Section):
@@ -230,20 +232,6 @@ class ConfigModel(_Section):
 
 
 @dataclass(frozen=True, slots=True)
-class SyncOptions:
-    poll_interval_s: float = 60.0
-    debounce_s: float = 1.0
-    full_rescan_interval_s: float = 3600.0
-    transfers: int = 4
-    max_delete_percent: float = 50.0
-    upload_limit: int = 0
-    download_limit: int = 0
-    min_free_space: int = 1024**3
-    min_free_percent: float = 1.0
-    trash_retention_days: int = 30
-
-
-@dataclass(frozen=True, slots=True)
 class Position:
     """Where a key is in the config file, for errors found after the parse."""
 
@@ -252,12 +240,9 @@ class Position:
 
 
 @dataclass(frozen=True, slots=True)
-class PairConfig:
-    name: str
-    local_root: Path
-    remote_root: str
-    excludes: tuple[str, ...] = ()
-    conflict_policy: ConflictPolicy = "keep-both"
+class PairConfig(PairOptions):
+    """A pair as configured: what the engine needs, and where the config says it."""
+
     local_at: Position | None = None  # of its `local` key
 
 
@@ -698,8 +683,3 @@ def load_config(path: Path | None, *, defaults: Defaults | None = None) -> Confi
     config = parse_config(text, source=path, defaults=defaults)
     check_pair_roots(config, home=defaults.home)
     return config
-
-
-def describe_defaults() -> Mapping[str, Any]:
-    """Every key with its default, for `syncd config show --defaults` and the docs test."""
-    return ConfigModel().model_dump()

@@ -21,9 +21,10 @@ from syncd.cloud.client import CloudClient
 from syncd.cloud.settings import CloudSettings
 from syncd.cloud.tokens import TokenFileStore, TokenSet
 from syncd.compose import control_dir, make_engine, open_store
-from syncd.config import Config, PairConfig, SyncOptions
+from syncd.config import Config, PairConfig
 from syncd.emulator import Emulator
 from syncd.sdnotify import Notifier
+from syncd.sync.options import SyncOptions
 
 REMOTE = "Demo"
 Echo = Callable[[str], None]

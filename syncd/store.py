@@ -351,11 +351,6 @@ class Store:
                 for start in range(0, len(rows), _BATCH):
                     connection.execute(statement, rows[start : start + _BATCH])
 
-    def clear_base(self) -> None:
-        with self._write() as connection:
-            connection.execute(entries_table.delete())
-            connection.execute(errors_table.delete())
-
     # --- key/value metadata ------------------------------------------------------------
 
     def get_meta(self, key: str) -> str | None:

@@ -27,7 +27,6 @@ from datetime import datetime
 from pathlib import Path
 
 from syncd.cloud.errors import CloudError, IncompleteListing, NotFound, QuotaExceeded
-from syncd.config import PairConfig, SyncOptions
 from syncd.errors import NeedsUserError, PathError, RootGuardError, SyncdError, TransientError
 from syncd.store import Store
 from syncd.sync import absence, localfs
@@ -53,7 +52,9 @@ from syncd.sync.model import (
     Skip,
     Upload,
 )
-from syncd.sync.reconcile import is_within, reconcile
+from syncd.sync.options import PairOptions, SyncOptions
+from syncd.sync.paths import is_within, outermost
+from syncd.sync.reconcile import reconcile
 from syncd.sync.remote import RemoteScan, RemoteSide, temp_owner
 from syncd.sync.safety import check_mass_delete
 
@@ -89,7 +90,6 @@ class SyncReport:
     conflicts: list[str] = field(default_factory=list)
     bytes_up: int = 0
     bytes_down: int = 0
-    passes: int = 0
     plan: Plan | None = None
     offline: str | None = None
     uploads_paused: str | None = None
@@ -155,7 +155,7 @@ class PairEngine:
 
     def __init__(
         self,
-        pair: PairConfig,
+        pair: PairOptions,
         options: SyncOptions,
         store: Store,
         remote: RemoteSide,
@@ -353,8 +353,7 @@ class PairEngine:
             self.unreadable = found.unreadable
             self.partials = found.partials
             return
-        tops = [r for r in roots if not any(is_within(r, o) and r != o for o in roots)]
-        for top in tops:
+        for top in outermost(roots):
             for path in [p for p in self.local if is_within(p, top)]:
                 del self.local[path]
             self.unreadable = {p for p in self.unreadable if not is_within(p, top)}
@@ -688,7 +687,6 @@ class PairEngine:
             if not plan:
                 self.drop_orphan_partials()
                 return
-            report.passes += 1
             if self.on_plan is not None:
                 self.on_plan(plan)
             progressed = self.apply(plan, report, allow_mass_delete=allow_mass_delete)
@@ -784,7 +782,3 @@ class PairEngine:
             sorted(f"{path}: not synced (unreadable or a link)" for path in self.unreadable)
         )
         return report
-
-
-def default_state_path(state_dir: Path, pair_name: str) -> Path:
-    return state_dir / "pairs" / pair_name / "state.db"

@@ -58,7 +58,7 @@ from syncd.sync.model import (
     Skip,
     Upload,
 )
-from syncd.sync.reconcile import is_within, parent_of
+from syncd.sync.paths import is_within, parent_of
 from syncd.sync.remote import RemoteSide, remote_entry
 
 log = logging.getLogger(__name__)

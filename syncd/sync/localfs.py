@@ -24,43 +24,13 @@ from sys import intern
 from syncd.errors import NeedsUserError, PathError
 from syncd.sync.excludes import Excludes
 from syncd.sync.model import BaseEntry, Kind, LocalEntry
+from syncd.sync.paths import NAME_MAX, name_problem, outermost, refuse_unsafe
 
-NAME_MAX = 255
 STATE_DIR_NAME = ".syncd"
 MARKER_NAME = "root-id"
 TRASH_DIR = "trash"
 PARTIAL_SUFFIX = ".syncd-partial"
 _CHUNK = 1 << 20
-
-
-def name_problem(name: str) -> str | None:
-    """Why `name` cannot be a local file name here, or None if it can."""
-    if name in ("", ".", ".."):
-        return f"name {name!r} is reserved"
-    if "/" in name or "\0" in name:
-        return "name contains '/' or NUL"
-    try:
-        encoded = name.encode("utf-8")
-    except UnicodeEncodeError:
-        return "name is not valid UTF-8"
-    if len(encoded) > NAME_MAX:
-        return f"name is {len(encoded)} bytes long (the limit is {NAME_MAX})"
-    return None
-
-
-def rel_path_problem(rel_path: str) -> str | None:
-    for name in rel_path.split("/"):
-        problem = name_problem(name)
-        if problem is not None:
-            return problem
-    return None
-
-
-def refuse_unsafe(rel_path: str) -> None:
-    """Raise `PathError` unless `rel_path` is a plain relative path that stays below a root."""
-    problem = rel_path_problem(rel_path)
-    if problem is not None:
-        raise PathError(rel_path, problem)
 
 
 def local_path(root: Path, rel_path: str) -> Path:
@@ -146,7 +116,7 @@ def scan(
     root. Symlinks are never followed and never synced: they are reported and left alone.
     """
     result = LocalScan()
-    roots = [""] if subtrees is None else _outermost(subtrees)
+    roots = [""] if subtrees is None else outermost(subtrees)
     if roots == [""]:
         _walk(root, "", base, excludes, result)
         return result
@@ -163,16 +133,6 @@ def scan(
             continue
         _add(root, rel_path, st, base, excludes, result)
     return result
-
-
-def _outermost(paths: Iterable[str]) -> list[str]:
-    chosen: list[str] = []
-    for path in sorted(set(paths)):
-        if not any(path == done or path.startswith(done + "/") for done in chosen):
-            chosen.append(path)
-    if "" in chosen:
-        return [""]
-    return chosen
 
 
 def _unreadable(result: LocalScan, rel_path: str, exc: OSError) -> None:

@@ -273,6 +273,3 @@ class Plan:
 
     def __bool__(self) -> bool:
         return any(not isinstance(action, Skip) for action in self.actions)
-
-    def of_type(self, *types: type) -> list[Action]:
-        return [action for action in self.actions if isinstance(action, types)]

@@ -35,8 +35,8 @@ from syncd.cloud.transfer import UploadSource
 from syncd.errors import PathError, RootGuardError
 from syncd.sync import absence
 from syncd.sync.excludes import Excludes
-from syncd.sync.localfs import name_problem
 from syncd.sync.model import Kind, RemoteEntry
+from syncd.sync.paths import name_problem
 
 Progress = Callable[[int], None]
 TEMP_PREFIX = ".syncd-upload-"

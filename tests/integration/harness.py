@@ -18,11 +18,11 @@ from pathlib import Path
 import yaml
 
 from syncd.cloud.client import CloudClient
-from syncd.config import PairConfig, SyncOptions
 from syncd.emulator import Emulator
 from syncd.store import Store
 from syncd.sync.engine import PairEngine, SyncReport
 from syncd.sync.localfs import PARTIAL_SUFFIX, STATE_DIR_NAME
+from syncd.sync.options import PairOptions, SyncOptions
 from syncd.sync.remote import RemoteSide
 
 DIR = "<dir>"
@@ -49,7 +49,7 @@ class Harness:
         self.root = tmp_path / "local"
         self.state_dir = tmp_path / "state"
         self.db_path = self.state_dir / "pairs" / name / "state.db"  # as compose.state_path
-        self.pair = PairConfig(
+        self.pair = PairOptions(
             name=name,
             local_root=self.root,
             remote_root="/" + REMOTE_ROOT,

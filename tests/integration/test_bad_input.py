@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from syncd.config import SyncOptions
 from syncd.errors import RootGuardError
 from syncd.store import Store
 from syncd.sync import executor
+from syncd.sync.options import SyncOptions
 from syncd.sync.remote import RemoteSide
 from tests.integration.harness import Harness
 

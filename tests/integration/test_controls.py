@@ -17,10 +17,10 @@ from click.testing import CliRunner
 
 from syncd import controls
 from syncd.cli import main
-from syncd.config import SyncOptions
 from syncd.store import Store
 from syncd.sync import localfs
 from syncd.sync.io import TokenBucket
+from syncd.sync.options import SyncOptions
 from tests.integration.harness import Harness, harness_with_quota
 
 LATER = datetime.now() + timedelta(minutes=5)

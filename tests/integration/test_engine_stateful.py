@@ -78,12 +78,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
 from syncd.cloud.client import CloudClient
-from syncd.config import SyncOptions
 from syncd.emulator import Emulator
 from syncd.store import Store
 from syncd.sync.engine import PairEngine
 from syncd.sync.executor import Outcome
 from syncd.sync.localfs import PARTIAL_SUFFIX
+from syncd.sync.options import SyncOptions
 from syncd.sync.remote import TEMP_PREFIX
 from tests.cloud.helpers import make_settings, seed_token
 from tests.integration.harness import DIR, REMOTE_ROOT, Harness, read_local_tree

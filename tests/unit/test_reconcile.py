@@ -24,7 +24,9 @@ from syncd.sync.model import (
     Skip,
     Upload,
 )
-from syncd.sync.reconcile import Side, conflict_path, local_side, reconcile, remote_side
+from syncd.sync.paths import conflict_path
+from syncd.sync.reconcile import reconcile
+from syncd.sync.sides import Side, local_side, remote_side
 from tests.sync_sim import DIR, World
 
 POLICY = Policy(host="box", now="2026-11-26 175502")
@@ -531,12 +533,12 @@ def test_blocked_move_falls_back_to_nothing_for_its_paths() -> None:
     ],
 )
 def test_conflict_names(rel_path: str, expected: str) -> None:
-    assert conflict_path(rel_path, POLICY, set()) == expected
+    assert conflict_path(rel_path, POLICY.now, POLICY.host, set()) == expected
 
 
 def test_conflict_name_never_reuses_a_taken_path() -> None:
-    first = conflict_path("a.txt", POLICY, set())
-    assert conflict_path("a.txt", POLICY, {first}) == (
+    first = conflict_path("a.txt", POLICY.now, POLICY.host, set())
+    assert conflict_path("a.txt", POLICY.now, POLICY.host, {first}) == (
         "a (conflicted copy 2026-11-26 175502 box 2).txt"
     )
 
