@@ -20,11 +20,12 @@ from datetime import datetime
 from pathlib import Path
 
 from syncd import pausing
+from syncd.compose import state_path
 from syncd.config import Config, PairConfig
 from syncd.errors import ConfigError, PathError, SyncdError
 from syncd.store import Store
 from syncd.sync import localfs
-from syncd.sync.engine import SELECTIVE_KEY, default_state_path
+from syncd.sync.engine import SELECTIVE_KEY
 
 LIMITS_FILE = "limits.json"
 
@@ -32,7 +33,7 @@ LIMITS_FILE = "limits.json"
 @contextmanager
 def pair_store(config: Config, pair: PairConfig) -> Iterator[Store]:
     """The pair's store, beside a running daemon's (SQLite takes turns)."""
-    with Store.open(default_state_path(config.state_dir, pair.name)) as store:
+    with Store.open(state_path(config, pair)) as store:
         yield store
 
 

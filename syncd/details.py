@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from syncd.compose import state_path
 from syncd.config import Config, PairConfig
 from syncd.controls import excluded_folders
 from syncd.errors import StateError
 from syncd.store import ConflictRecord, PathFailure, Store
-from syncd.sync.engine import LAST_SYNC_KEY, default_state_path
+from syncd.sync.engine import LAST_SYNC_KEY
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ def failure_json(failure: PathFailure) -> dict[str, object]:
 
 def pair_details(config: Config, pair: PairConfig) -> PairDetails:
     try:
-        with Store.open(default_state_path(config.state_dir, pair.name), readonly=True) as store:
+        with Store.open(state_path(config, pair), readonly=True) as store:
             raw = store.get_meta(LAST_SYNC_KEY)
             return PairDetails(
                 last_sync=float(raw) if raw else None,
