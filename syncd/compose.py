@@ -11,7 +11,7 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
@@ -48,19 +48,12 @@ def open_client(config: Config) -> CloudClient:
     return CloudClient.from_settings(config.cloud, max_connections=config.sync.transfers + 4)
 
 
-def limit_rates(config: Config, override: Mapping[str, int] | None = None) -> tuple[int, int]:
-    """The bandwidth limits (up, down) of `syncd sync` and `syncd run` alike: the config's,
-    unless `syncd limit` set others for the running daemon (`override`)."""
-    changed = override or {}
-    return (
-        changed.get("upload_limit", config.sync.upload_limit),
-        changed.get("download_limit", config.sync.download_limit),
+def make_limits(config: Config) -> Limits:
+    """The bandwidth limits of `syncd sync` and `syncd run` alike (a running daemon then
+    follows `syncd limit`: `controls.limits_in_force`)."""
+    return Limits(
+        up=TokenBucket(config.sync.upload_limit), down=TokenBucket(config.sync.download_limit)
     )
-
-
-def make_limits(config: Config, override: Mapping[str, int] | None = None) -> Limits:
-    up, down = limit_rates(config, override)
-    return Limits(up=TokenBucket(up), down=TokenBucket(down))
 
 
 @contextmanager

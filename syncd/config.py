@@ -8,6 +8,7 @@ is not a path), and every error is mapped back to the line of the offending node
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -216,12 +217,18 @@ class LoggingSection(_Section):
     backups: int = Field(default=3, ge=0, le=1000)
 
 
+class WebSection(_Section):
+    enabled: bool = False
+    listen: str = "127.0.0.1:8977"
+
+
 class ConfigModel(_Section):
     cloud: CloudSection = Field(default_factory=CloudSection)
     state_dir: str | None = None
     sync: SyncSection = Field(default_factory=SyncSection)
     pairs: list[PairSection] = Field(default_factory=list)
     logging: LoggingSection = Field(default_factory=LoggingSection)
+    web: WebSection = Field(default_factory=WebSection)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +255,15 @@ class LogOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class WebOptions:
+    """The dashboard `syncd run` serves: off unless asked, on loopback unless told otherwise."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8977
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     cloud: CloudSettings
     state_dir: Path
@@ -255,6 +271,7 @@ class Config:
     sync: SyncOptions = field(default_factory=SyncOptions)
     logging: LogOptions = field(default_factory=LogOptions)
     source: Path | None = None
+    web: WebOptions = field(default_factory=WebOptions)
 
     def pair(self, name: str | None) -> PairConfig:
         """The pair called `name`, or the only pair when `name` is None."""
@@ -534,10 +551,44 @@ def _build(
             level=log.level, file=log_file, max_bytes=log.max_bytes, backups=log.backups
         ),
         source=source,
+        web=_web_options(model.web, where),
     )
     roots = [pair.local_root for pair in config.pairs]
     _check_roots(config, roots, _own_files(config), [defaults.home])
     return config
+
+
+_LISTEN = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:\[\]]+)):(?P<port>[0-9]{1,5})$")
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`"127.0.0.1:8977"`, `"[::1]:8977"`, `"localhost:8977"` -> (host, port).
+
+    Only IP addresses and `localhost`: a host name would be resolved at every start and
+    could point anywhere; the address the user writes is the one served on."""
+    match = _LISTEN.match(text.strip())
+    if match is None:
+        raise ValueError(f"not a listen address: {text!r} (write it as 127.0.0.1:8977)")
+    host = match.group("v6") or match.group("host")
+    port = int(match.group("port"))
+    if port > 65535:
+        raise ValueError(f"port must be 0 to 65535, got {port}")
+    if host != "localhost":
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"host must be an IP address or localhost, got {host!r}") from None
+        if (address.version == 6) != bool(match.group("v6")):
+            raise ValueError(f"not a listen address: {text!r} (an IPv6 one is [::1]:8977)")
+    return host, port
+
+
+def _web_options(model: WebSection, where: Any) -> WebOptions:
+    try:
+        host, port = parse_listen(model.listen)
+    except ValueError as exc:
+        raise ConfigError(str(exc), key="web.listen", **where("web", "listen")) from None
+    return WebOptions(enabled=model.enabled, host=host, port=port)
 
 
 def _own_files(config: Config) -> OwnFiles:

@@ -1,7 +1,10 @@
-"""The user's levers on a pair, outside a sync: selective sync, conflicts, the trash, limits.
+"""The user's levers on a pair, outside a sync: selective sync, conflicts, the trash, limits,
+pausing.
 
 Each works on the local folder and the pair's store only; the next sync (or the running
 daemon, which is woken) carries the result to the cloud through the normal, checked paths.
+The CLI commands and the dashboard call these same functions, then wake the daemon (a
+signal from a command; a direct call from the dashboard, which runs inside it).
 """
 
 from __future__ import annotations
@@ -10,18 +13,61 @@ import json
 import os
 import posixpath
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from syncd.errors import PathError, SyncdError
+from syncd import pausing
+from syncd.compose import state_path
+from syncd.config import Config, PairConfig
+from syncd.errors import ConfigError, PathError, SyncdError
 from syncd.store import SELECTIVE_KEY, Store
 from syncd.sync import localfs
 
 LIMITS_FILE = "limits.json"
 
 
+@contextmanager
+def pair_store(config: Config, pair: PairConfig) -> Iterator[Store]:
+    """The pair's store, beside a running daemon's (SQLite takes turns)."""
+    with Store.open(state_path(config, pair)) as store:
+        yield store
+
+
 # --- selective sync -----------------------------------------------------------------------
+
+
+def pair_for_remote(config: Config, remote_path: str, name: str | None) -> tuple[PairConfig, str]:
+    """The pair holding a cloud path, and the path relative to that pair's folder."""
+    wanted = "/" + normalise_rel(remote_path)
+    candidates = [config.pair(name)] if name else list(config.pairs)
+    for pair in candidates:
+        root = pair.remote_root.rstrip("/")
+        if wanted.startswith(root + "/") and wanted != root:
+            return pair, wanted[len(root) + 1 :]
+    raise ConfigError(f"{wanted} is not inside the cloud folder of any configured pair")
+
+
+def exclude(config: Config, pair: PairConfig, rel_path: str) -> Path | None:
+    """Stop syncing the cloud folder `rel_path` of `pair` here; returns the local copy that
+    stays on disk, unsynced (None if there is none). Nothing is deleted."""
+    rel_path = normalise_rel(rel_path)
+    with pair_store(config, pair) as store:
+        set_excluded(store, [*excluded_folders(store), rel_path])
+    local = localfs.local_path(pair.local_root, rel_path)
+    return local if local.exists() else None
+
+
+def include(config: Config, pair: PairConfig, rel_path: str) -> None:
+    """Sync the excluded cloud folder `rel_path` of `pair` again."""
+    rel_path = normalise_rel(rel_path)
+    with pair_store(config, pair) as store:
+        folders = excluded_folders(store)
+        if rel_path not in folders:
+            raise SyncdError(f"{rel_path} is not excluded in pair {pair.name!r}")
+        set_excluded(store, [f for f in folders if f != rel_path])
 
 
 def excluded_folders(store: Store) -> list[str]:
@@ -77,6 +123,12 @@ def resolve_conflict(root: Path, store: Store, path: str, keep: str, now: dateti
             result = Resolution(record.original, record.rel_path)
     store.remove_conflicts([record.rel_path])
     return result
+
+
+def resolve(config: Config, pair: PairConfig, path: str, keep: str, now: datetime) -> Resolution:
+    """`resolve_conflict` on the pair's store, for a path as the user typed it."""
+    with pair_store(config, pair) as store:
+        return resolve_conflict(pair.local_root, store, normalise_rel(path), keep, now)
 
 
 # --- the trash ----------------------------------------------------------------------------
@@ -183,3 +235,25 @@ def read_limits(state_dir: Path) -> dict[str, int]:
 
 def clear_limits(state_dir: Path) -> None:
     (state_dir / LIMITS_FILE).unlink(missing_ok=True)
+
+
+def limits_in_force(config: Config, control: Path) -> dict[str, int]:
+    """The config's limits, unless `syncd limit` (or the dashboard) set others for the daemon
+    whose control folder is `control`."""
+    override = read_limits(control)
+    return {
+        "upload_limit": override.get("upload_limit", config.sync.upload_limit),
+        "download_limit": override.get("download_limit", config.sync.download_limit),
+    }
+
+
+# --- pausing ------------------------------------------------------------------------------
+
+
+def pause(config: Config, control: Path, paused: bool, pair_name: str | None = None) -> None:
+    """Pause or resume every pair of the daemon whose control folder is `control`, or the
+    one named (which must exist)."""
+    if pair_name is not None:
+        config.pair(pair_name)
+    names = [pair.name for pair in config.pairs]
+    pausing.set_paused(control, names, paused, pair=pair_name)

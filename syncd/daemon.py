@@ -11,6 +11,7 @@ restarted).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import signal
 import threading
@@ -21,12 +22,14 @@ from pathlib import Path
 from types import FrameType
 
 from syncd import __version__, journal
+from syncd.activity import Activity
 from syncd.cloud.client import CloudClient
-from syncd.compose import limit_rates, make_limits, state_path
+from syncd.compose import make_limits, state_path
 from syncd.config import Config, PairConfig
-from syncd.controls import read_limits
+from syncd.controls import limits_in_force
 from syncd.errors import EXIT_NEEDS_USER, EXIT_OK, SyncdError
 from syncd.pairlock import PairLock
+from syncd.pausing import paused_pairs
 from syncd.sdnotify import Notifier
 from syncd.status import (
     ERROR,
@@ -37,7 +40,6 @@ from syncd.status import (
     SYNCING,
     DaemonId,
     DaemonStatus,
-    is_paused,
     overall,
     remove_pid,
     write_pid,
@@ -49,6 +51,7 @@ from syncd.sync.executor import Limits
 from syncd.sync.poller import Poller
 from syncd.sync.report import Observers
 from syncd.sync.runner import PairRunner
+from syncd.sync.watcher import FULL_RESCAN
 from syncd.units import plural
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,7 @@ class Daemon:
         engine_factory: EngineFactory,
         control: Path,
         clock: Callable[[], float] = time.monotonic,
+        activity: Activity | None = None,
     ) -> None:
         """`control`: this config's folder for the pid, status and control files."""
         self.config = config
@@ -87,8 +91,11 @@ class Daemon:
         self.install_signals = install_signals
         self.engine_factory = engine_factory
         self.stop = threading.Event()
-        self.limits = make_limits(config, read_limits(control))
-        self._paused = is_paused(control)
+        self.limits = make_limits(config)
+        self._apply_limits()
+        # What the dashboard reads: the daemon's status, each pair's transfers and actions.
+        self.activity = activity or Activity()
+        self._paused = paused_pairs(control, [p.name for p in config.pairs])
         self._pairs: list[_Pair] = []
         self._locks: list[PairLock] = []
         self._last_written: dict[str, object] | None = None
@@ -104,17 +111,31 @@ class Daemon:
 
     def _apply_limits(self) -> None:
         """Bandwidth from the config, unless `syncd limit` set other values for this run."""
-        up, down = limit_rates(self.config, read_limits(self.control))
-        self.limits.up.set_rate(up)
-        self.limits.down.set_rate(down)
+        limits = limits_in_force(self.config, self.control)
+        self.limits.up.set_rate(limits["upload_limit"])
+        self.limits.down.set_rate(limits["download_limit"])
 
     def _on_control(self, _signum: int, _frame: FrameType | None) -> None:
+        self.reload_controls()
+
+    def reload_controls(self) -> None:
+        """Take up the limits and pauses that `syncd limit`/`pause` or the dashboard wrote."""
         self._apply_limits()
-        self._paused = is_paused(self.control)
+        self._paused = paused_pairs(self.control, [p.name for p in self.config.pairs])
         for pair in self._pairs:
-            if self._paused:
+            if pair.config.name in self._paused:
                 pair.runner.halt()
             pair.runner.wake()
+
+    def rescan(self, pair_name: str | None = None) -> None:
+        """Scan the local folder and list the cloud now (one pair, or all)."""
+        for pair in self._pairs:
+            if pair_name in (None, pair.config.name):
+                pair.runner.hint(FULL_RESCAN)
+                pair.runner.want_poll.set()
+
+    def _is_paused(self, pair_name: str) -> bool:
+        return pair_name in self._paused
 
     def _install(self) -> None:
         signal.signal(signal.SIGTERM, self._on_stop)
@@ -172,7 +193,8 @@ class Daemon:
                 make_engine,
                 debounce_s=self.config.sync.debounce_s,
                 full_rescan_s=self.config.sync.full_rescan_interval_s,
-                paused=lambda: self._paused,
+                paused=functools.partial(self._is_paused, pair_config.name),
+                activity=self.activity.pair(pair_config.name),
             )
             poller = Poller(runner, self.config.sync.poll_interval_s, self.stop)
             self._pairs.append(_Pair(pair_config, store, runner, poller))
@@ -207,7 +229,9 @@ class Daemon:
                 name: status if status.state in (ERROR, OFFLINE) else replace(status, state=IDLE)
                 for name, status in pairs.items()
             }
-        state = PAUSED if self._paused else overall([p.state for p in pairs.values()])
+        # A pair paused on its own does not make syncd as a whole "paused"; all of them do.
+        active = [p.state for name, p in pairs.items() if name not in self._paused]
+        state = overall(active) if active else PAUSED
         self._refresh_free_space()
         problem = self.client.health.problem
         if problem is not None and state != PAUSED:
@@ -223,6 +247,7 @@ class Daemon:
             cloud_problem=problem,
         )
         snapshot = status.to_json()
+        self.activity.publish(snapshot)
         comparable = {k: v for k, v in snapshot.items() if k != "updated"}
         if comparable == self._last_written:
             return

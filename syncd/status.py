@@ -201,18 +201,3 @@ def signal_daemon(state_dir: Path, signum: int = signal.SIGUSR1) -> DaemonId | N
     finally:
         os.close(fd)
     return daemon
-
-
-def is_paused(state_dir: Path) -> bool:
-    return (state_dir / PAUSE_FILE).exists()
-
-
-def set_paused(state_dir: Path, paused: bool) -> DaemonId | None:
-    """Flip the pause flag and wake the daemon; returns it, or None if none runs."""
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    flag = state_dir / PAUSE_FILE
-    if paused:
-        flag.touch()
-    else:
-        flag.unlink(missing_ok=True)
-    return signal_daemon(state_dir)

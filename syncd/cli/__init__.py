@@ -31,6 +31,7 @@ COMMANDS = {
     "status": "syncd.cli.daemon_cmd:status",
     "sync": "syncd.cli.sync_cmd:sync",
     "trash": "syncd.cli.controls_cmd:trash",
+    "web": "syncd.cli.web_cmd:web",
 }
 
 

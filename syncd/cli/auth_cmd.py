@@ -7,24 +7,18 @@ Exit codes: 0 done, 1 the login failed, 2 bad usage or configuration, 78 not log
 from __future__ import annotations
 
 import sys
-import webbrowser
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from syncd.cli.common import config_option, echo_json, handle_errors, load
+from syncd.cli.common import config_option, echo_json, handle_errors, load, open_browser
 from syncd.cloud.client import CloudClient
 from syncd.cloud.login import login_with_browser, login_with_paste
 from syncd.cloud.retry import RetryPolicy
 from syncd.cloud.tokens import TokenFileStore, TokenManager
 from syncd.errors import EXIT_NEEDS_USER, AuthRequired, ConfigError, SyncdError
-
-
-def _open_browser(url: str) -> bool:
-    # Looked up at call time so tests (and odd platforms) can replace webbrowser.open.
-    return bool(webbrowser.open(url))
 
 
 def _read_line() -> str:
@@ -78,7 +72,7 @@ def login(config_path: Path | None, no_browser: bool, timeout: float, prompt: st
             login_with_browser(
                 settings,
                 tokens,
-                open_browser=_open_browser,
+                open_browser=open_browser,
                 notify=_notify,
                 timeout_s=timeout,
                 prompt=prompt,

@@ -5,13 +5,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
 from syncd.config import Config, load_config
 from syncd.errors import SyncdError
 from syncd.text import printable
+
+if TYPE_CHECKING:
+    from syncd.status import DaemonId
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -24,6 +27,8 @@ config_option = click.option(
     default=None,
     help="Config file (default: $XDG_CONFIG_HOME/syncd/config.yaml).",
 )
+
+pair_option = click.option("--pair", "pair_name", help="The folder pair (if there are several).")
 
 
 def load(config_path: Path | None) -> Config:
@@ -53,6 +58,21 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise SystemExit(exc.exit_code) from None
 
     return wrapper
+
+
+def wake_daemon(config: Config) -> DaemonId | None:
+    """Have the running daemon take up what a command changed; it, or None if none runs."""
+    from syncd.compose import control_dir
+    from syncd.status import signal_daemon
+
+    return signal_daemon(control_dir(config))
+
+
+def open_browser(url: str) -> bool:
+    import webbrowser
+
+    # Looked up at call time so tests (and odd platforms) can replace webbrowser.open.
+    return bool(webbrowser.open(url))
 
 
 def echo_json(value: Any) -> None:

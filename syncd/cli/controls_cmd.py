@@ -6,44 +6,24 @@ next sync carries the result to the cloud.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import click
 
-from syncd import controls
-from syncd.cli.common import _rate, config_option, echo, echo_json, handle_errors, load
-from syncd.compose import control_dir, state_path
-from syncd.config import Config, PairConfig
-from syncd.errors import ConfigError, SyncdError
-from syncd.status import running_daemon, signal_daemon
-from syncd.store import Store
-
-pair_option = click.option("--pair", "pair_name", help="The folder pair (if there are several).")
-
-
-def _wake_daemon(config: Config) -> None:
-    signal_daemon(control_dir(config))
-
-
-@contextlib.contextmanager
-def _pair_store(config: Config, pair: PairConfig) -> Iterator[Store]:
-    with Store.open(state_path(config, pair)) as store:
-        yield store
-
-
-def _pair_for_remote(config: Config, remote_path: str, name: str | None) -> tuple[PairConfig, str]:
-    """The pair holding a cloud path, and the path relative to that pair's folder."""
-    wanted = "/" + controls.normalise_rel(remote_path)
-    candidates = [config.pair(name)] if name else list(config.pairs)
-    for pair in candidates:
-        root = pair.remote_root.rstrip("/")
-        if wanted.startswith(root + "/") and wanted != root:
-            return pair, wanted[len(root) + 1 :]
-    raise ConfigError(f"{wanted} is not inside the cloud folder of any configured pair")
-
+from syncd import controls, units
+from syncd.cli.common import (
+    _rate,
+    config_option,
+    echo,
+    echo_json,
+    handle_errors,
+    load,
+    pair_option,
+    wake_daemon,
+)
+from syncd.compose import control_dir
+from syncd.status import running_daemon
 
 # --- selective sync -----------------------------------------------------------------------
 
@@ -61,17 +41,15 @@ def exclude() -> None:
 def exclude_add(config_path: Path | None, pair_name: str | None, remote_path: str) -> None:
     """Stop syncing the cloud folder REMOTE_PATH to this computer."""
     config = load(config_path)
-    pair, rel = _pair_for_remote(config, remote_path, pair_name)
-    with _pair_store(config, pair) as store:
-        controls.set_excluded(store, [*controls.excluded_folders(store), rel])
+    pair, rel = controls.pair_for_remote(config, remote_path, pair_name)
+    local = controls.exclude(config, pair, rel)
     echo(f"{pair.name}: {rel} is no longer synced; the cloud keeps it.")
-    local = pair.local_root / rel
-    if local.exists():
+    if local is not None:
         echo(
             f"  the local copy {local} is kept as it is and no longer synced; delete it "
             "yourself to free the space (syncd will not upload anything there)."
         )
-    _wake_daemon(config)
+    wake_daemon(config)
 
 
 @exclude.command("remove")
@@ -82,14 +60,10 @@ def exclude_add(config_path: Path | None, pair_name: str | None, remote_path: st
 def exclude_remove(config_path: Path | None, pair_name: str | None, remote_path: str) -> None:
     """Sync the cloud folder REMOTE_PATH to this computer again."""
     config = load(config_path)
-    pair, rel = _pair_for_remote(config, remote_path, pair_name)
-    with _pair_store(config, pair) as store:
-        folders = controls.excluded_folders(store)
-        if rel not in folders:
-            raise SyncdError(f"{rel} is not excluded in pair {pair.name!r}")
-        controls.set_excluded(store, [f for f in folders if f != rel])
+    pair, rel = controls.pair_for_remote(config, remote_path, pair_name)
+    controls.include(config, pair, rel)
     echo(f"{pair.name}: {rel} is synced again (from the next sync).")
-    _wake_daemon(config)
+    wake_daemon(config)
 
 
 @exclude.command("list")
@@ -101,7 +75,7 @@ def exclude_list(config_path: Path | None, as_json: bool) -> None:
     config = load(config_path)
     result: dict[str, list[dict[str, object]]] = {}
     for pair in config.pairs:
-        with _pair_store(config, pair) as store:
+        with controls.pair_store(config, pair) as store:
             result[pair.name] = [
                 {
                     "path": f"{pair.remote_root.rstrip('/')}/{rel}",
@@ -134,7 +108,7 @@ def conflicts(ctx: click.Context, config_path: Path | None, as_json: bool) -> No
     config = load(config_path)
     result: dict[str, list[dict[str, object]]] = {}
     for pair in config.pairs:
-        with _pair_store(config, pair) as store:
+        with controls.pair_store(config, pair) as store:
             result[pair.name] = [
                 {
                     "copy": c.rel_path,
@@ -171,14 +145,11 @@ def conflicts_resolve(
     """Settle the conflict of PATH (the original or the conflicted copy, relative to the pair)."""
     config = load(config_path)
     pair = config.pair(pair_name)
-    with _pair_store(config, pair) as store:
-        done = controls.resolve_conflict(
-            pair.local_root, store, controls.normalise_rel(path), keep, datetime.now()
-        )
+    done = controls.resolve(config, pair, path, keep, datetime.now())
     echo(f"{pair.name}: {done.kept} keeps the {keep} version")
     if done.moved_to_trash:
         echo(f"  the other version went to the trash ({done.moved_to_trash})")
-    _wake_daemon(config)
+    wake_daemon(config)
 
 
 # --- the trash ----------------------------------------------------------------------------
@@ -231,7 +202,7 @@ def trash_restore(
     pair = config.pair(pair_name)
     where = controls.restore(pair.local_root, path, target=target)
     echo(f"restored {where}")
-    _wake_daemon(config)
+    wake_daemon(config)
 
 
 @trash.command("empty")
@@ -260,15 +231,13 @@ def trash_empty(config_path: Path | None, pair_name: str | None, older_than: int
 def limit(config_path: Path | None, up: str | None, down: str | None, reset: bool) -> None:
     """Change the bandwidth limits of the running daemon (all transfers together)."""
     config = load(config_path)
+    control = control_dir(config)
     if reset:
-        controls.clear_limits(control_dir(config))
-        current = {
-            "upload_limit": config.sync.upload_limit,
-            "download_limit": config.sync.download_limit,
-        }
+        controls.clear_limits(control)
     else:
-        current = controls.write_limits(control_dir(config), _rate(up), _rate(down))
-    _wake_daemon(config)
-    shown = ", ".join(f"{k.split('_')[0]} {v or 'unlimited'} B/s" for k, v in current.items())
-    running = running_daemon(control_dir(config)) is not None
-    echo(f"limits: {shown or 'as configured'}" + ("" if running else " (daemon not running)"))
+        controls.write_limits(control, _rate(up), _rate(down))
+    now = controls.limits_in_force(config, control)
+    wake_daemon(config)
+    shown = f"up {units.rate(now['upload_limit'])}, down {units.rate(now['download_limit'])}"
+    running = running_daemon(control) is not None
+    echo(f"limits: {shown}" + ("" if running else " (daemon not running)"))

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 import time
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from syncd import units
+from syncd import controls, units
 from syncd.cli.common import (
     config_option,
     echo,
@@ -21,16 +23,20 @@ from syncd.cli.common import (
     handle_errors,
     load,
     transfer_options,
+    wake_daemon,
     with_overrides,
 )
 from syncd.cli.process import settle_heap
 from syncd.compose import control_dir, engine_factory, open_client, state_path
 from syncd.config import Config, check_pair_roots
+from syncd.details import failure_json, pair_details
 from syncd.errors import EXIT_OK, ConfigError, StateError, StateNotReady
 from syncd.logs import setup_logging
 from syncd.pairlock import PairLock
-from syncd.status import DaemonStatus, read_status, set_paused
-from syncd.store import Store
+from syncd.status import DaemonStatus, read_status
+
+if TYPE_CHECKING:
+    from syncd.daemon import Daemon
 
 
 def _require_pairs(config: Config) -> None:
@@ -45,12 +51,14 @@ def _require_pairs(config: Config) -> None:
 @config_option
 @click.option("-v", "--verbose", count=True, help="More log detail (-vv: HTTP too).")
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), help="Also log here.")
+@click.option("--web", is_flag=True, help="Serve the dashboard for this run (see `syncd web`).")
 @transfer_options
 @handle_errors
 def run(
     config_path: Path | None,
     verbose: int,
     log_file: Path | None,
+    web: bool,
     upload_limit: str | None,
     download_limit: str | None,
     transfers: int | None,
@@ -60,6 +68,8 @@ def run(
 
     settle_heap()
     config = with_overrides(load(config_path), upload_limit, download_limit, transfers)
+    if web:
+        config = replace(config, web=replace(config.web, enabled=True))
     if log_file is not None:  # syncd's own file like the configured one: never in a root
         config = replace(config, logging=replace(config.logging, file=log_file))
         check_pair_roots(config)
@@ -75,8 +85,19 @@ def run(
         client.tokens.access_token()  # not logged in: stop now, with exit 78
 
         factory = engine_factory(config, client)
-        code = Daemon(config, client, engine_factory=factory, control=control_dir(config)).run()
+        daemon = Daemon(config, client, engine_factory=factory, control=control_dir(config))
+        with _dashboard(config, daemon):
+            code = daemon.run()
     _exit_promptly(code)
+
+
+def _dashboard(config: Config, daemon: Daemon) -> AbstractContextManager[object]:
+    if not config.web.enabled:
+        return contextlib.nullcontext()
+    # Imported only when asked for: a daemon without the page pays nothing for it.
+    from syncd.web.server import serving
+
+    return serving(config, daemon)
 
 
 def _exit_promptly(code: int) -> None:
@@ -100,35 +121,18 @@ def _pair_details(config: Config) -> tuple[dict[str, dict[str, Any]], list[State
     details: dict[str, dict[str, Any]] = {}
     unusable: list[StateError] = []
     for pair in config.pairs:
+        found = pair_details(config, pair)
         info: dict[str, Any] = {
             "local": str(pair.local_root),
             "remote": pair.remote_root,
-            "errors": [],
-            "conflicts": [],
-            "last_sync": None,
+            "last_sync": found.last_sync,
+            "errors": [failure_json(f) for f in found.failures],
+            "conflicts": [c.rel_path for c in found.conflicts],
         }
-        path = state_path(config, pair)
-        try:
-            with Store.open(path, readonly=True) as store:
-                raw = store.get_meta("last_sync")
-                info["last_sync"] = float(raw) if raw else None
-                info["errors"] = [
-                    {
-                        "path": f.rel_path,
-                        "action": f.action,
-                        "message": f.message,
-                        "attempts": f.attempts,
-                        "retry_at": f.retry_at,
-                    }
-                    for f in store.failures()
-                ]
-                info["conflicts"] = [
-                    c.rel_path for c in store.conflicts() if (pair.local_root / c.rel_path).exists()
-                ]
-        except StateError as exc:
-            info["state_problem"] = str(exc)
-            if not isinstance(exc, StateNotReady):  # the user must act
-                unusable.append(exc)
+        if found.error is not None:
+            info["state_problem"] = str(found.error)
+            if not isinstance(found.error, StateNotReady):  # the user must act
+                unusable.append(found.error)
         details[pair.name] = info
     return details, unusable
 
@@ -211,22 +215,28 @@ def _show_status(
 
 @click.command("pause")
 @config_option
+@click.option("--pair", "pair_name", help="Only this folder pair (default: all of them).")
 @handle_errors
-def pause(config_path: Path | None) -> None:
+def pause(config_path: Path | None, pair_name: str | None) -> None:
     """Pause syncing in the running daemon (transfers in progress stop)."""
     config = load(config_path)
-    daemon = set_paused(control_dir(config), True)
-    echo("paused" if daemon else "paused (the daemon is not running; it starts paused)")
+    controls.pause(config, control_dir(config), True, pair_name)
+    daemon = wake_daemon(config)
+    done = f"paused {pair_name}" if pair_name else "paused"
+    echo(done if daemon else f"{done} (the daemon is not running; it starts paused)")
 
 
 @click.command("resume")
 @config_option
+@click.option("--pair", "pair_name", help="Only this folder pair (default: all of them).")
 @handle_errors
-def resume(config_path: Path | None) -> None:
+def resume(config_path: Path | None, pair_name: str | None) -> None:
     """Resume syncing in the running daemon."""
     config = load(config_path)
-    daemon = set_paused(control_dir(config), False)
-    echo("resumed" if daemon else "resumed (the daemon is not running)")
+    controls.pause(config, control_dir(config), False, pair_name)
+    daemon = wake_daemon(config)
+    done = f"resumed {pair_name}" if pair_name else "resumed"
+    echo(done if daemon else f"{done} (the daemon is not running)")
     raise SystemExit(EXIT_OK)
 
 

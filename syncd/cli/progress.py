@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Protocol
 
+from syncd.activity import transfer_size
 from syncd.cli.common import echo
 from syncd.sync.executor import Outcome
 from syncd.sync.report import action_name, outcome_name
@@ -61,14 +62,6 @@ def describe_outcome(outcome: Outcome) -> str:
     if outcome_name(outcome) == "equal":
         return f"{'equal':<13} {outcome.action.rel_path} (same content on both sides, recorded)"
     return describe(outcome.action)
-
-
-def transfer_size(action: Action) -> int:
-    if isinstance(action, Upload):
-        return action.local.size
-    if isinstance(action, Download | Conflict):
-        return action.remote.size
-    return 0
 
 
 class Display(Protocol):

@@ -1,7 +1,7 @@
 """Signs API and content requests with the bearer token, without ever buffering the body.
 
 `requires_request_body = False` is the point of this class: authlib's auth reads the whole
-request body into memory first (a 300 MiB upload peaked at 926 MiB RSS, research §0.2). On a
+request body into memory first (a 300 MiB upload peaked at 926 MiB RSS when measured). On a
 401 from either host, whatever its body shape, the token is refreshed (under the manager's
 lock) and the request re-sent; httpx re-iterates the body stream, which re-opens the upload
 source. The refresh is skipped when another thread already replaced the rejected token; if

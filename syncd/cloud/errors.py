@@ -25,7 +25,7 @@ engine handles a cloud failure without knowing the API's error shapes:
     └── MalformedResponse                an answer that is not what the API sends
         └── IncompleteListing TransientError a listing that cannot be read whole
 
-The three body shapes are parsed in the order research §8 gives: nested `{"error": {...}}`
+The three body shapes are parsed in this order (most specific first): nested `{"error": {...}}`
 (content host), then the gateway's `{"code", "message", "description"}` (code 800 carries
 `PDK_…-LABEL` in `message`), then OAuth's `{"error", "error_description"}`. A body that is not
 JSON still yields an error classified by its HTTP status.

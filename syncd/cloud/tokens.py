@@ -2,9 +2,9 @@
 
 authlib is used for the protocol pieces only (building the token request bodies); the form is
 POSTed with our own `httpx.Client`, because authlib's httpx integration buffers request bodies
-and does not serialise refreshes (research/ecosystem.md §1).
+and does not serialise refreshes.
 
-Refresh rules of this API (research §2.3): HTTP Basic client authentication, `redirect_uri`
+Refresh rules of this API, as its public clients found them: HTTP Basic client authentication, `redirect_uri`
 sent again, no `scope` (the service may reject it), and a response without `refresh_token`
 keeps the old one. One lock serialises refreshes; everyone re-checks after taking it, so eight
 threads meeting one expired token cause exactly one refresh.
@@ -359,7 +359,7 @@ class TokenManager:
             raise AuthRequired(
                 "the access token expired and there is no refresh token: run `syncd auth login`"
             )
-        # No scope on refresh: the live service may reject it (research §2.3).
+        # No scope on refresh: the live service may reject it (a public client found so).
         body = prepare_token_request(
             "refresh_token",
             refresh_token=token.refresh_token,

@@ -1,6 +1,6 @@
 """JSON payloads of the API -> the dataclasses of `models.py`, tolerant of known variants.
 
-Variants accepted (research §3, §8): `subfolders` or the portal's `subFolders`, `metadata` or
+Variants accepted (seen in real answers and in the portal's examples): `subfolders` or the portal's `subFolders`, `metadata` or
 `metaData`, dates with `+HHMM`, `+HH:MM` or `Z`, with or without fractional seconds, and
 numbers sent as strings.
 """

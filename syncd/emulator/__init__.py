@@ -15,7 +15,7 @@ api.orange.com, ``{origin}/content/cloud/v1`` is cloudapi.orange.com (upload and
 download/thumb/preview URLs), ``{origin}/oauth/v2/{authorize,token}`` is the OAuth server, and
 ``{origin}/_emulator/`` is an admin API for tests in another process (see `admin`).
 
-Everything tagged [K]/[L] in research/orange-cloud-api.md is reproduced as captured. Where the
+Everything known from real captures or public clients is reproduced as captured. Where the
 evidence stops ([G]), this emulator chooses as follows; clients must not rely on more.
 
 Ids, dates, types

@@ -97,7 +97,7 @@ def _commit(call: Call, desc: Description, blob: str, size: int) -> dict[str, st
 
 
 def _read_part_then_reset(call: Call, body: Body) -> None:
-    """The failing server of the research notes: it reads some of the body, then resets."""
+    """The failing server that real clients met: it reads some of the body, then resets."""
     want = min((body.length or 1 << 20) // 2, 8 << 20)
     buf = memoryview(bytearray(min(want, 1 << 20) or 1))
     while want > 0 and (n := body.readinto(buf[: min(want, len(buf))])):

@@ -37,7 +37,7 @@ def oauth(status: int, error: str, description: str) -> ApiError:
     return ApiError(status, {"error": error, "error_description": description})
 
 
-# Gateway codes (research §5). Each constant builds a fresh error with a caller's description.
+# The gateway's error codes (the portal's table). Each builds a fresh error with a description.
 def bad_query(description: str) -> ApiError:
     return gateway(400, 28, "Invalid query-string parameter value", description)
 

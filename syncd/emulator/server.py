@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import secrets
 import shutil
-import socket
 import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -38,64 +35,28 @@ from syncd.emulator.oauth import Client, OAuthServer
 from syncd.emulator.stats import Stats
 from syncd.emulator.store import Store
 from syncd.emulator.views import Entry, PageSplit, UrlSigner, tree_listing
+from syncd.httpserver import TrackingHTTPServer
 
 log = logging.getLogger("syncd.emulator")
 
 _TREE_OPS = frozenset({"mkdir", "file", "rm", "mv"})
 
 
-class EmulatorHTTPServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer that knows its open connections, so `stop()` can end them all and
-    leave no thread or socket behind (idle keep-alive threads would otherwise block forever)."""
+class EmulatorHTTPServer(TrackingHTTPServer):
+    """The emulator's server: its app and counters, for the handler to reach."""
 
-    daemon_threads = True
-    block_on_close = False
-    # socketserver's default backlog of 5 makes a 6th simultaneous connection wait for a SYN
-    # retransmit (1 s): parallel transfers and benchmarks open more than that.
-    request_queue_size = 128
+    thread_prefix = "emulator-conn"
 
     def __init__(self, address: tuple[str, int], app: App, stats: Stats) -> None:
         self.app = app
         self.stats = stats
         self.access_log = False
-        self._conn_lock = threading.Lock()
-        self._conns: dict[socket.socket, threading.Thread] = {}
         super().__init__(address, Handler)
 
     @property
     def netloc(self) -> str:
         host, port = self.server_address[:2]
         return f"{host!s}:{port}"
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(
-            target=self.process_request_thread,
-            args=(request, client_address),
-            name=f"emulator-conn-{client_address[1]}",
-            daemon=True,
-        )
-        with self._conn_lock:
-            self._conns[request] = thread
-        thread.start()
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._conn_lock:
-            self._conns.pop(request, None)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients vanish mid-request all the time in fault tests; that is not an error here.
-        log.debug("emulator: connection from %s ended with an error", client_address)
-
-    def close_connections(self, timeout: float = 5.0) -> None:
-        with self._conn_lock:
-            conns = list(self._conns.items())
-        for sock, _ in conns:
-            with contextlib.suppress(OSError):  # already closed by its own thread
-                sock.shutdown(socket.SHUT_RDWR)
-        deadline = time.monotonic() + timeout
-        for _, thread in conns:
-            thread.join(max(deadline - time.monotonic(), 0))
 
 
 class Emulator:

@@ -125,6 +125,7 @@ class PairEngine:
         self.retries = Retries(clock, rng or random.Random())
         self.identities = SharedIdentities(store, now)
         self.prepared = False
+        self.interrupted = False  # the last pass was halted with work left
 
     # --- setting up ----------------------------------------------------------------------
 
@@ -287,7 +288,8 @@ class PairEngine:
         elif hints:
             self.scan_local(hints)
         remote_news = listing is not None and self.take_listing(*listing) and self.views.changed
-        if not (local_news or remote_news or self.views.stale or self.retries.due()):
+        due = self.views.stale or self.retries.due() or self.interrupted
+        if not (local_news or remote_news or due):
             return None
         report = SyncReport()
         self.converge(report, allow_mass_delete=allow_mass_delete, max_passes=max_passes)
@@ -336,6 +338,7 @@ class PairEngine:
     def converge(self, report: SyncReport, *, allow_mass_delete: bool, max_passes: int) -> None:
         """Plan and apply until there is nothing left to do (or nothing more can be done)."""
         views = self.views
+        self.interrupted = False
         for _ in range(max_passes):
             if self.stop.is_set():
                 return
@@ -353,6 +356,11 @@ class PairEngine:
             if self.observers.plan is not None:
                 self.observers.plan(plan)
             progressed = self.apply(plan, report, allow_mass_delete=allow_mass_delete)
+            if self.executor.halted():
+                # Halted from outside (the daemon pauses the pair): plan nothing more now,
+                # and take it up again at the next pass whatever else has changed.
+                self.interrupted = True
+                return
             if report.offline or report.listing_problem or not progressed:
                 return
 

@@ -202,10 +202,14 @@ class Executor:
         self.disk_room = DiskRoom()
         self.observers = observers or Observers()
         self._current: RunControl | None = None
+        # Where partial downloads may be: those a scan saw, and those of downloads that
+        # stopped short in any earlier run (resumed when the same version comes again).
+        self._partial_folders: set[str] = set()
 
     def new_run(self, partial_folders: set[str]) -> RunControl:
-        """The control of the next run (`partial_folders`: where partials may be)."""
-        self._current = RunControl(self.stop, set(partial_folders))
+        """The control of the next run (`partial_folders`: where the scan saw partials)."""
+        self._partial_folders |= partial_folders
+        self._current = RunControl(self.stop, self._partial_folders)
         return self._current
 
     def halt(self) -> None:
@@ -214,6 +218,11 @@ class Executor:
         current = self._current
         if current is not None:
             current.halt()
+
+    def halted(self) -> bool:
+        """Was the current run ended early (or is the engine stopping)?"""
+        current = self._current
+        return self.stop.is_set() or (current is not None and current.halted())
 
     def run(
         self,

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from syncd import journal
+from syncd.activity import Activity, PairActivity
 from syncd.errors import NeedsUserError, SyncdError, TransientError
 from syncd.status import ERROR, IDLE, OFFLINE, PAUSED, STARTING, PairStatus
 from syncd.sync.engine import PairEngine
@@ -50,10 +51,18 @@ class PairRunner:
         paused: Callable[[], bool],
         clock: Callable[[], float] = time.monotonic,
         make_watcher: Callable[[PairRunner], Watcher] | None = None,
+        activity: PairActivity | None = None,
     ) -> None:
         self.name = name
+        # What the dashboard shows of this pair (fed from the observers below).
+        self.activity = activity or Activity().pair(name)
         self.engine = make_engine(
-            Observers(plan=self._on_plan, progress=self._on_progress, outcome=self._on_outcome)
+            Observers(
+                plan=self._on_plan,
+                start=self._on_start,
+                progress=self._on_progress,
+                outcome=self._on_outcome,
+            )
         )
         self.debounce_s = debounce_s
         self.full_rescan_s = full_rescan_s
@@ -130,6 +139,7 @@ class PairRunner:
             log.error("%s: %s", self.name, exc)
             self.needs_user = exc
             self._set(ERROR, str(exc))
+            self.activity.attention(str(exc))
         except Exception as exc:  # keep the message in the status, then let systemd act
             log.exception("%s: engine stopped", self.name)
             self._set(ERROR, f"engine stopped: {exc!r}")
@@ -207,6 +217,7 @@ class PairRunner:
         except MassDeleteError as exc:
             # The brake: keep running (other paths may be fine later), report it loudly.
             self._set(ERROR, str(exc))
+            self.activity.attention(str(exc))
             log.error("%s: %s", self.name, exc)
             return
         except SyncdError as exc:
@@ -217,6 +228,7 @@ class PairRunner:
             return
         finally:
             self.status = replace(self.status, pending_uploads=0, pending_downloads=0)
+            self.activity.idle()
             if report is not None:
                 summary = journal.pass_line(
                     report.counts,
@@ -235,6 +247,10 @@ class PairRunner:
 
     def _settle(self, report: SyncReport) -> None:
         """The pair's state after a pass, from its report."""
+        if self.paused():
+            # Paused in the middle of the pass: it stopped short, so it is not "in sync".
+            self._set(PAUSED, "paused by the user")
+            return
         if report.offline:
             self._set(OFFLINE, report.offline)
             self.want_poll.set()
@@ -248,23 +264,38 @@ class PairRunner:
             self._set(ERROR, report.downloads_paused or report.uploads_paused or "")
             return
         self.status = replace(self.status, last_sync=self.engine.mark_synced())
+        self.activity.attention(None)
         failed = len(report.failures)
         self._set(IDLE, f"{plural(failed, 'item')} failed; retried later" if failed else "")
 
     # --- what the engine tells (the observers) -------------------------------------------
 
     def _on_plan(self, plan: Plan) -> None:
+        self.activity.plan(plan)
         self.status = replace(
             self.status,
             pending_uploads=sum(isinstance(a, Upload) for a in plan.actions),
             pending_downloads=sum(isinstance(a, Download | Conflict) for a in plan.actions),
         )
 
-    def _on_progress(self, _action: Action, _count: int) -> None:
+    def _on_start(self, action: Action) -> None:
+        self._hold_if_paused()
+        self.activity.start(action)
+
+    def _on_progress(self, action: Action, count: int) -> None:
         self._beat()
+        self._hold_if_paused()
+        self.activity.advance(action, count)
+
+    def _hold_if_paused(self) -> None:
+        # A pause that came between two passes, or between two actions, stops this run too.
+        if self.paused():
+            self.engine.executor.halt()
 
     def _on_outcome(self, outcome: Outcome) -> None:
         self._beat()
+        self.activity.done(outcome)
+        self._hold_if_paused()
         line = journal.outcome_line(outcome)
         if line is not None:
             log.info("%s: %s", self.name, line)

@@ -8,12 +8,14 @@ Usage (from the repository root)::
     .venv/bin/python -m tests.bench --only upload_throughput --keep --dir /var/tmp
     .venv/bin/python -m tests.bench --only first-sync-down --profile /tmp/prof
     .venv/bin/python -m tests.bench --only first-sync-up,first-sync-down --latency 5
+    .venv/bin/python -m tests.bench --only daemon --web
 
 --repeat N runs the timed figures N times, floor and syncd interleaved, and keeps the
 medians; --latency MS has the emulator answer every API call that much later, for syncd and
 the floors alike (the targets hold on loopback, with none; the README says why a network's
 round trip matters to the first-sync figures); --profile DIR runs every `syncd sync` under
-cProfile (main thread only: times are then inflated, and transfer threads invisible); --keep
+cProfile (main thread only: times are then inflated, and transfer threads invisible); --web
+has `syncd run` serve the dashboard, which nobody opens (what it costs while closed); --keep
 leaves the scratch folder (state, logs such as `tree/daemon.log`, the emulator's data) for a
 look. About half of a full run is the daemon figure: 20 saves, each left to settle, then up
 to two poll periods of 60 s. Set-up work (writing trees, seeding the cloud) is never timed.
@@ -155,6 +157,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--latency", type=float, default=0.0, help="ms the emulator adds to every API call"
     )
+    parser.add_argument(
+        "--web", action="store_true", help="`syncd run` serves the dashboard (page closed)"
+    )
     return parser.parse_args(argv)
 
 
@@ -194,6 +199,7 @@ def run(argv: list[str] | None = None) -> int:
     profile = args.profile.resolve() if args.profile else None
     ctx = Context(scratch, child_env(scratch), sizes, timeout, profile)
     ctx.latency_s = args.latency / 1000
+    ctx.web = args.web
     ctx.log(f"scratch folder {scratch}; {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
     ctx.code = code_version()
     ctx.log(f"measuring syncd at {ctx.code}")
@@ -226,7 +232,14 @@ def _run_scenario(
         for figure in scenario(ctx, groups, repeat):
             done.add(figure.figure)
             if figure.figure in wanted:
-                emit({**figure.to_json(), "code": ctx.code, "latency_ms": ctx.latency_s * 1000})
+                emit(
+                    {
+                        **figure.to_json(),
+                        "code": ctx.code,
+                        "latency_ms": ctx.latency_s * 1000,
+                        "web": ctx.web,
+                    }
+                )
                 status = max(status, 0 if figure.ok else 1)
     except Exception as exc:
         # One broken scenario must not hide the others' figures: report it in their place.

@@ -88,6 +88,7 @@ class Context:
     profile_dir: Path | None = None
     code: str = ""  # the syncd version measured (`procs.code_version`)
     latency_s: float = 0.0  # added by the emulator to every API call
+    web: bool = False  # `syncd run` serves the dashboard (nobody opens it)
     started: float = field(default_factory=time.monotonic)
 
     def log(self, message: str) -> None:
@@ -105,6 +106,7 @@ class Context:
             sync=sync,
             timeout=self.timeout,
             profile_dir=self.profile_dir,
+            web=self.web,
         )
 
     def floor(

@@ -185,7 +185,7 @@ def _fetch_and_land(
 
 
 class _Landing:
-    """What syncd does with each file it downloads, beyond writing it (DESIGN.md section 4),
+    """What syncd does with each file it downloads, beyond writing it (the landing rules of `syncd/sync/executor.py`),
     in the fewest steps: the price of those rules, measured apart from syncd's own code.
 
     A hidden partial beside the target, opened relative to the root's descriptor without

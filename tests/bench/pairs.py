@@ -29,6 +29,7 @@ class SyncdPair:
         sync: Mapping[str, Any] | None = None,
         timeout: float = 900,
         profile_dir: Path | None = None,
+        web: bool = False,
     ) -> None:
         from syncd.cloud.tokens import TokenFileStore, TokenSet
 
@@ -61,6 +62,8 @@ class SyncdPair:
             "sync": dict(sync or {}),
             "pairs": [{"name": "bench", "local": str(self.local), "remote": remote}],
         }
+        if web:
+            config["web"] = {"enabled": True, "listen": "127.0.0.1:0"}
         # JSON is YAML: no quoting rules to get wrong.
         self.config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
         self._runs = 0

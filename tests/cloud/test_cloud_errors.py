@@ -1,4 +1,4 @@
-"""The error parser: three body shapes, in §8's order, tolerant of anything else."""
+"""The error parser: three body shapes, most specific first, tolerant of anything else."""
 
 from __future__ import annotations
 

@@ -262,3 +262,41 @@ def test_a_busy_loop_poll_interval_stops_the_command_with_exit_2(tmp_path: Path)
     result = CliRunner().invoke(main, ["status", "--config", str(path)])
     assert result.exit_code == 2
     assert f"{path}:3:3: sync.poll_interval: must be from 1 s to 1 day" in result.output
+
+
+def test_the_dashboard_is_off_and_on_loopback_by_default() -> None:
+    web = parse("").web
+    assert (web.enabled, web.host, web.port) == (False, "127.0.0.1", 8977)
+
+
+@pytest.mark.parametrize(
+    ("listen", "host", "port"),
+    [
+        ("127.0.0.1:9000", "127.0.0.1", 9000),
+        ("localhost:8977", "localhost", 8977),
+        ("[::1]:8977", "::1", 8977),
+        ("0.0.0.0:8977", "0.0.0.0", 8977),  # written explicitly: the user's choice
+        ("127.0.0.1:0", "127.0.0.1", 0),  # any free port (`syncd web` reads the one taken)
+    ],
+)
+def test_the_dashboard_listen_address(listen: str, host: str, port: int) -> None:
+    web = parse(f'web:\n  enabled: true\n  listen: "{listen}"\n').web
+    assert (web.enabled, web.host, web.port) == (True, host, port)
+
+
+@pytest.mark.parametrize(
+    ("listen", "problem"),
+    [
+        ("8977", "not a listen address"),
+        ("127.0.0.1", "not a listen address"),
+        ("127.0.0.1:http", "not a listen address"),
+        ("127.0.0.1:70000", "port must be 0 to 65535"),
+        ("example.com:8977", "must be an IP address or localhost"),
+        ("::1:8977", "not a listen address"),
+        ("[::1:8977", "not a listen address"),
+    ],
+)
+def test_a_bad_dashboard_listen_address_names_its_place(listen: str, problem: str) -> None:
+    message = error_of(f'web:\n  enabled: true\n  listen: "{listen}"\n')
+    assert message.startswith("/etc/syncd.yaml:3:3: web.listen: "), message
+    assert problem in message, message

@@ -23,3 +23,16 @@ def test_readme_starts_with_the_demo() -> None:
     demo = "python3 -m venv .venv && .venv/bin/pip install -q -e . && .venv/bin/syncd demo"
     assert demo in readme
     assert readme.index(demo) < readme.index("pytest")
+
+
+def test_ci_installs_chromium_and_never_skips_the_browser_tests() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "apt-get install -y -qq chromium" in ci
+    assert ci.index("export SYNCD_REQUIRE_BROWSER=1") < ci.index(".venv/bin/python -m pytest")
+
+
+def test_the_readme_shows_the_dashboard_screenshots() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in ("dashboard-desktop.png", "dashboard-phone.png"):
+        assert f"(docs/{name})" in readme
+        assert (ROOT / "docs" / name).stat().st_size > 10_000
