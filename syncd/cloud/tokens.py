@@ -4,8 +4,9 @@ authlib is used for the protocol pieces only (building the token request bodies)
 POSTed with our own `httpx.Client`, because authlib's httpx integration buffers request bodies
 and does not serialise refreshes.
 
-Refresh rules of this API, as its public clients found them: HTTP Basic client authentication, `redirect_uri`
-sent again, no `scope` (the service may reject it), and a response without `refresh_token`
+Refresh rules of this API, as its public clients found them: HTTP Basic client
+authentication, `redirect_uri` sent again, no `scope` (the service may reject it), and a
+response without `refresh_token`
 keeps the old one. One lock serialises refreshes; everyone re-checks after taking it, so eight
 threads meeting one expired token cause exactly one refresh.
 """

@@ -1,8 +1,8 @@
 """JSON payloads of the API -> the dataclasses of `models.py`, tolerant of known variants.
 
-Variants accepted (seen in real answers and in the portal's examples): `subfolders` or the portal's `subFolders`, `metadata` or
-`metaData`, dates with `+HHMM`, `+HH:MM` or `Z`, with or without fractional seconds, and
-numbers sent as strings.
+Variants accepted (seen in real answers and in the portal's examples): `subfolders` or the
+portal's `subFolders`, `metadata` or `metaData`, dates with `+HHMM`, `+HH:MM` or `Z`, with or
+without fractional seconds, and numbers sent as strings.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Streaming reception of an upload body into a temporary blob file.
 
-Two wire formats exist (the public clients used both): multipart/form-data with a JSON ``description`` part
-and a ``file`` part, in either order; and the raw body with ``?name=…&folder=…``. Either way
-the bytes go straight from the socket to a temporary file in 1 MiB pieces, so memory stays
-bounded whatever the size. The caller checks the description as soon as it is known (before
-the file bytes, in the usual part order) and commits or discards the temporary blob.
+Two wire formats exist (the public clients used both): multipart/form-data with a JSON
+``description`` part and a ``file`` part, in either order; and the raw body with
+``?name=…&folder=…``. Either way the bytes go straight from the socket to a temporary file in
+1 MiB pieces, so memory stays bounded whatever the size. The caller checks the description
+as soon as it is known (before the file bytes, in the usual part order) and commits or
+discards the temporary blob.
 """
 
 from __future__ import annotations

@@ -36,6 +36,9 @@ class Writes:
     retries: dict[str, float] = field(default_factory=dict)
     durable: bool = False  # local files or folders changed: the disk is flushed first
 
+    def wrote_locally(self) -> None:
+        self.durable = True
+
     def commit(self, store: Store) -> None:
         if self.base:
             store.apply(self.base)
@@ -83,7 +86,7 @@ class CommitBatch:
         """Base rows of one action (None deletes one); `durable`: it wrote to the disk."""
         self.writes.base.update(base)
         if durable:
-            self.writes.durable = True
+            self.writes.wrote_locally()
 
     def conflict(self, copy: str, original: str, loser: str) -> None:
         self.writes.conflicts.append((copy, original, loser))

@@ -131,7 +131,7 @@ class PairEngine:
 
     def prepare(self, *, dry_run: bool = False) -> None:
         """Guard the root, load the base, find the remote folder. Raises RootGuardError."""
-        self.views.base = self.store.load_base()
+        self.views.load_base(self.store.load_base())
         self.retries.load(self.store.failures())
         self.identities.load()
         self.check_root(dry_run=dry_run)
@@ -316,13 +316,13 @@ class PairEngine:
         """What a whole sync adds to its report: what the listing could not read, what waits
         to retry, what could not be read here; and when all is well, that it is in sync."""
         damage = self.views.listing_damage
-        if damage and report.listing_problem is None:
-            report.listing_problem = (
+        if damage:
+            report.listing_incomplete(
                 f"the cloud listing could not be read whole ({damage[0]}"
                 + (f"; {len(damage) - 1} more" if len(damage) > 1 else "")
                 + "): what it may stand for was left alone on both sides"
             )
-        report.waiting = self.retries.waiting(report.failures)
+        report.still_waiting(self.retries.waiting(report.failures))
         if report.ok and not self.stop.is_set():
             self.mark_synced()
         report.notes.extend(
@@ -425,7 +425,7 @@ class PairEngine:
             error = abort[0]
             if isinstance(error, NeedsUserError):
                 raise error
-            report.offline = str(error)
+            report.stopped(str(error))
         return progress
 
     def _confirm_absence(self, plan: Plan, report: SyncReport) -> Plan:
@@ -451,9 +451,9 @@ class PairEngine:
         verdict = absence.judge(groups, children)
         # Until the next listing, what it contradicted (or could not confirm) is unknown:
         # later passes on this listing plan nothing there, and ask nothing again.
-        views.hidden = views.hidden | verdict.dropped
+        views.hide(verdict.dropped)
         if verdict.contradicted:
-            report.listing_problem = absence.describe(verdict, problems)
+            report.listing_incomplete(absence.describe(verdict, problems))
             log.warning("%s: %s", self.pair.name, report.listing_problem)
         return absence.without(plan, verdict.dropped)
 
@@ -499,21 +499,19 @@ class PairEngine:
         error = outcome.error
         if error is None:
             if outcome.ok:
-                report.counts[name] += 1
-                if isinstance(action, Upload):
-                    report.bytes_up += outcome.transferred
-                elif isinstance(action, Download | Conflict):
-                    report.bytes_down += outcome.transferred
+                up = outcome.transferred if isinstance(action, Upload) else 0
+                down = outcome.transferred if isinstance(action, Download | Conflict) else 0
+                report.done(name, up=up, down=down)
                 if self.retries.clear(action.rel_path):
                     batch.cleared(action.rel_path)
         elif isinstance(error, LowDiskSpace):
             # Not the path's fault: every download waits for space, and the next pass retries.
-            report.downloads_paused = str(error)
+            report.pause_downloads(str(error))
         elif not isinstance(error, Cancelled):
             self._failed(action.rel_path, name, error, batch, report)
             if isinstance(error, QuotaExceeded):
                 run.pause_uploads()
-                report.uploads_paused = "the cloud is full (NO_SPACE_LEFT)"
+                report.pause_uploads("the cloud is full (NO_SPACE_LEFT)")
         if self.observers.outcome is not None:
             self.observers.outcome(outcome)
         batch.maybe_flush()

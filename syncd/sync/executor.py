@@ -95,6 +95,18 @@ class Outcome:
     def ok(self) -> bool:
         return self.error is None and not self.stale
 
+    def moved_bytes(self, count: int) -> None:
+        """The bytes this action sent or fetched (for the report)."""
+        self.transferred = count
+
+    def guessed_remote(self) -> None:
+        """`remote` holds guesses (an upload's dates): a listing must confirm them."""
+        self.remote_fresh = False
+
+    def made_conflict(self, copy: str, original: str, loser: str) -> None:
+        """Both versions were kept: the loser's is now at `copy`."""
+        self.conflict = (copy, original, loser)
+
 
 class DiskRoom:
     """What the last free-space measure left for downloads, spent by small downloads so
@@ -442,8 +454,9 @@ class _Context:
         outcome.base[rel_path] = BaseEntry.of(local, entry)
         outcome.local[rel_path] = local
         outcome.remote[rel_path] = entry
-        outcome.remote_fresh = entry.created != 0
-        outcome.transferred = action.local.size
+        if entry.created == 0:
+            outcome.guessed_remote()
+        outcome.moved_bytes(action.local.size)
 
     def _fetch(
         self, rel_path: str, remote: RemoteEntry, action: Action
@@ -552,7 +565,7 @@ class _Context:
             raise
         outcome.base[rel_path] = BaseEntry.of(local, action.remote)
         outcome.local[rel_path] = local
-        outcome.transferred = action.remote.size
+        outcome.moved_bytes(action.remote.size)
 
     def _holds(self, rel_path: str, local: LocalEntry, sha256: str | None) -> bool:
         """Does the local file (as `local` saw it, just checked) hold exactly `sha256`?
@@ -741,7 +754,7 @@ class _Context:
                     kept = LocalEntry(Kind.FILE, local.size, local.mtime_ns, local.inode, sha256)
                     outcome.base[rel_path] = BaseEntry.of(kept, action.remote)
                     outcome.local[rel_path] = kept
-                    outcome.transferred = action.remote.size  # downloaded to compare
+                    outcome.moved_bytes(action.remote.size)  # downloaded to compare
                     return
             if action.loser == "remote":
                 self._rename_remote_aside(action, outcome)
@@ -761,7 +774,7 @@ class _Context:
             raise Stale("the conflicted-copy name is taken")
         self._check_local(rel_path, action.local)
         os.rename(source, target)
-        outcome.conflict = (copy, rel_path, "local")
+        outcome.made_conflict(copy, rel_path, "local")
         outcome.local[rel_path] = None
         outcome.local[copy] = localfs.stat_entry(target)
         outcome.rescan.add(copy)
@@ -774,7 +787,7 @@ class _Context:
             placed = LocalEntry(Kind.FILE, placed.size, placed.mtime_ns, placed.inode, sha256)
             outcome.base[rel_path] = BaseEntry.of(placed, action.remote)
             outcome.local[rel_path] = placed
-            outcome.transferred = action.remote.size
+            outcome.moved_bytes(action.remote.size)
         else:
             outcome.base[rel_path] = None  # plan it afresh: the remote side comes down next
 
@@ -786,7 +799,7 @@ class _Context:
             ref = rename(action.remote.id, name)
         except NotFound:
             raise Stale("changed in the cloud meanwhile") from None
-        outcome.conflict = (action.conflict_path, action.rel_path, "remote")
+        outcome.made_conflict(action.conflict_path, action.rel_path, "remote")
         outcome.remote[action.rel_path] = None
         if action.remote.kind is Kind.FILE:
             outcome.remote[action.conflict_path] = remote_entry(client.get_file(ref.id))

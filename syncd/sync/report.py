@@ -56,6 +56,30 @@ class SyncReport:
             and not self.waiting
         )
 
+    def done(self, name: str, *, up: int = 0, down: int = 0) -> None:
+        """One action applied, by its report name, and the bytes it moved."""
+        self.counts[name] += 1
+        self.bytes_up += up
+        self.bytes_down += down
+
+    def stopped(self, why: str) -> None:
+        """The sync stopped early: the cloud cannot be reached (or another passing cause)."""
+        self.offline = why
+
+    def listing_incomplete(self, problem: str) -> None:
+        if self.listing_problem is None:
+            self.listing_problem = problem
+
+    def pause_downloads(self, why: str) -> None:
+        self.downloads_paused = why
+
+    def pause_uploads(self, why: str) -> None:
+        self.uploads_paused = why
+
+    def still_waiting(self, waiting: dict[str, float]) -> None:
+        """The paths an earlier failure kept out, and when they are tried again."""
+        self.waiting = waiting
+
 
 @dataclass(frozen=True)
 class Observers:

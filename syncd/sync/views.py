@@ -44,6 +44,14 @@ class Views:
     changed: bool = True  # the last listing taken differed from the one before
     said: set[str] = field(default_factory=set)  # the listing's notes already logged
 
+    def load_base(self, base: dict[str, BaseEntry]) -> None:
+        """The base as the store holds it (at the start of a run)."""
+        self.base = base
+
+    def hide(self, paths: Iterable[str]) -> None:
+        """Treat `paths` (and what is below them) as unknown until the next listing."""
+        self.hidden = self.hidden | set(paths)
+
     # --- the local side ------------------------------------------------------------------
 
     def take_scan(self, found: LocalScan, roots: Iterable[str] | None) -> None:

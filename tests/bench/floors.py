@@ -185,8 +185,9 @@ def _fetch_and_land(
 
 
 class _Landing:
-    """What syncd does with each file it downloads, beyond writing it (the landing rules of `syncd/sync/executor.py`),
-    in the fewest steps: the price of those rules, measured apart from syncd's own code.
+    """What syncd does with each file it downloads, beyond writing it (the landing rules of
+    `syncd/sync/executor.py`), in the fewest steps: the price of those rules, measured apart
+    from syncd's own code.
 
     A hidden partial beside the target, opened relative to the root's descriptor without
     following a link in its last component (syncd's openat2 with RESOLVE_BENEATH refuses
