@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,6 @@ import httpx
 import pytest
 
 from syncd.emulator import Emulator
-from tests.conftest_emulator import emulator, emulator_client, emulator_token, make_emulator
-
-__all__ = ["emulator", "emulator_client", "emulator_token", "make_emulator"]  # the fixtures
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -33,8 +29,8 @@ APP_ID = b64id(APP)
 
 
 def upload(
-    client: httpx.Client,
-    emu: Emulator,
+    http: httpx.Client,
+    emulator: Emulator,
     name: str,
     data: bytes,
     folder: str | None = None,
@@ -45,14 +41,14 @@ def upload(
     desc: dict[str, str] = {"name": name, "size": str(len(data) if size is None else size)}
     if folder is not None:
         desc["folder"] = folder
-    return client.post(
-        emu.content_base + "/files/content",
+    return http.post(
+        emulator.content_base + "/files/content",
         files={"description": (None, json.dumps(desc)), "file": (name, data)},
     )
 
 
-def listing(client: httpx.Client, emu: Emulator, folder: str = "", **params: str) -> Any:
-    r = client.get(f"{emu.api_base}/folders/{folder}", params=params)
+def listing(http: httpx.Client, emulator: Emulator, folder: str = "", **params: str) -> Any:
+    r = http.get(f"{emulator.api_base}/folders/{folder}", params=params)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -62,25 +58,8 @@ def bearer(token: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.fixture
-def client(emulator_client: httpx.Client) -> httpx.Client:
-    return emulator_client
-
-
-@pytest.fixture
-def emu(emulator: Emulator) -> Emulator:
-    return emulator
-
-
-@pytest.fixture
-def full_client(emu: Emulator) -> Iterator[httpx.Client]:
-    """A client whose token reads and writes the whole cloud."""
-    token = emu.issue_token("openid cloud cloudfullread cloudfullwrite")
-    with httpx.Client(headers=bearer(token), timeout=30) as c:
-        yield c
-
-
-@pytest.fixture(autouse=True)
-def _no_leftover_threads() -> Iterator[None]:
-    yield
-    left = [t.name for t in threading.enumerate() if t.name.startswith("emulator-")]
-    assert not left, f"emulator threads left running: {left}"
+def full_http(emulator: Emulator) -> Iterator[httpx.Client]:
+    """A plain client whose token reads and writes the whole cloud."""
+    token = emulator.issue_token("openid cloud cloudfullread cloudfullwrite")
+    with httpx.Client(headers=bearer(token), timeout=30) as plain:
+        yield plain

@@ -46,8 +46,10 @@ def all_ids(value: Any) -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture
-def full(emu: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(headers=bearer(emu.issue_token("openid cloudfullread")), timeout=30) as c:
+def full(emulator: Emulator) -> Iterator[httpx.Client]:
+    with httpx.Client(
+        headers=bearer(emulator.issue_token("openid cloudfullread")), timeout=30
+    ) as c:
         yield c
 
 
@@ -74,11 +76,11 @@ def test_captured_folders_and_files_follow_the_path_rules(name: str) -> None:
         assert DATE.fullmatch(f["creationDate"]) and DATE.fullmatch(f["lastUpdateDate"])
 
 
-def test_root_listing_has_the_captured_shape(emu: Emulator, full: httpx.Client) -> None:
+def test_root_listing_has_the_captured_shape(emulator: Emulator, full: httpx.Client) -> None:
     real = fixture("mkbrv_folders_GET_root_fullread_response_REAL.json")
-    emu.put_file("/P1070166.JPG", b"jpeg")
-    emu.mkdir("/Music")
-    ours = listing(full, emu)
+    emulator.put_file("/P1070166.JPG", b"jpeg")
+    emulator.mkdir("/Music")
+    ours = listing(full, emulator)
     assert (ours["id"], ours["parentId"], ours["name"]) == ("Lw", "Lw", "")
     assert list(ours) == list(real)
     assert shape({**ours, "files": []}) == shape({**real, "files": []})
@@ -86,10 +88,10 @@ def test_root_listing_has_the_captured_shape(emu: Emulator, full: httpx.Client) 
     assert DATE.fullmatch(ours["files"][0]["creationDate"])
 
 
-def test_folder_listing_has_the_captured_shape(emu: Emulator, full: httpx.Client) -> None:
+def test_folder_listing_has_the_captured_shape(emulator: Emulator, full: httpx.Client) -> None:
     real = fixture("mkbrv_folders_GET_id_response_REAL.json")
-    emu.put_file("/__upload/IMG.JPG", b"jpeg")
-    ours = listing(full, emu, real["id"])
+    emulator.put_file("/__upload/IMG.JPG", b"jpeg")
+    ours = listing(full, emulator, real["id"])
     assert ours["id"] == real["id"] == "X191cGxvYWQv"
     assert ours["parentId"] == real["parentId"]
     assert set(ours) == set(real)
@@ -100,11 +102,11 @@ def test_flat_listing_of_the_app_folder_has_the_captured_shape(
     make_emulator: Callable[..., Emulator],
 ) -> None:
     real = fixture("folders_GET_flat_response_REAL.json")
-    emu = make_emulator(app_name="CloudClient")
-    emu.put_file("Test folder/Test sub-folder/upload.jpg", b"x" * 10)
-    emu.put_file("upload.jpg", b"y")
-    with httpx.Client(headers=bearer(emu.issue_token("openid cloud"))) as c:
-        ours = listing(c, emu, flat="True")
+    emulator = make_emulator(app_name="CloudClient")
+    emulator.put_file("Test folder/Test sub-folder/upload.jpg", b"x" * 10)
+    emulator.put_file("upload.jpg", b"y")
+    with httpx.Client(headers=bearer(emulator.issue_token("openid cloud"))) as c:
+        ours = listing(c, emulator, flat="True")
     assert (ours["id"], ours["parentId"], ours["name"]) == (real["id"], real["id"], "CloudClient")
     assert set(ours) == set(real)
     assert {s["id"]: s["parentId"] for s in ours["subfolders"]} == {
@@ -114,11 +116,13 @@ def test_flat_listing_of_the_app_folder_has_the_captured_shape(
     assert "parentId" not in ours["files"][0]
 
 
-def test_flat_filtered_listing_has_the_captured_shape(emu: Emulator, full: httpx.Client) -> None:
+def test_flat_filtered_listing_has_the_captured_shape(
+    emulator: Emulator, full: httpx.Client
+) -> None:
     real = fixture("mkbrv_folders_GET_root_flat_filter_audio_response_REAL.json")
-    emu.put_file("/Music/Kalimba.mp3", b"mp3")
-    emu.put_file("/Music/cover.jpg", b"jpg")
-    ours = listing(full, emu, flat="true", filter="audio")
+    emulator.put_file("/Music/Kalimba.mp3", b"mp3")
+    emulator.put_file("/Music/cover.jpg", b"jpg")
+    ours = listing(full, emulator, flat="true", filter="audio")
     assert [f["type"] for f in ours["files"]] == ["AUDIO"]
     assert set(ours) == set(real)
     assert entry_shape(ours["files"][0]) == entry_shape(real["files"][0])
@@ -126,11 +130,11 @@ def test_flat_filtered_listing_has_the_captured_shape(emu: Emulator, full: httpx
 
 
 def test_showthumbnails_listing_adds_urls_like_the_capture(
-    emu: Emulator, full: httpx.Client
+    emulator: Emulator, full: httpx.Client
 ) -> None:
     real = fixture("mkbrv_folders_GET_root_showthumbnails_response_REAL.json")
-    emu.put_file("/P1070166.JPG", b"jpeg")
-    ours = listing(full, emu, showthumbnails="")
+    emulator.put_file("/P1070166.JPG", b"jpeg")
+    ours = listing(full, emulator, showthumbnails="")
     mine, theirs = entry_shape(ours["files"][0]), entry_shape(real["files"][0])
     # The 2016-03 capture predates downloadUrl in listings; the iOS SDK (2016-05) documents it.
     assert set(mine) - set(theirs) == {"downloadUrl"}
@@ -138,32 +142,32 @@ def test_showthumbnails_listing_adds_urls_like_the_capture(
 
 
 def test_file_object_has_the_captured_shape_and_url_layout(
-    emu: Emulator, full: httpx.Client
+    emulator: Emulator, full: httpx.Client
 ) -> None:
     real = fixture("mkbrv_files_GET_id_response_REAL.json")
-    emu.put_file("/P1070166.JPG", b"jpeg")
-    r = full.get(f"{emu.api_base}/files/{real['id']}")
+    emulator.put_file("/P1070166.JPG", b"jpeg")
+    r = full.get(f"{emulator.api_base}/files/{real['id']}")
     assert r.status_code == 200
     ours = r.json()
     assert entry_shape(ours) == entry_shape(real)
     for key in ("downloadUrl", "thumbUrl", "previewUrl"):
         real_tail = real[key].removeprefix("https://cloudapi.orange.com/cloud/v1")
-        our_tail = ours[key].removeprefix(emu.content_base)
+        our_tail = ours[key].removeprefix(emulator.content_base)
         pattern = r"/files/(?P<id>[\w-]+)/(?P<kind>content|thumb|preview)/[\w-]+"
         m_real, m_ours = re.fullmatch(pattern, real_tail), re.fullmatch(pattern, our_tail)
         assert m_real and m_ours
         assert m_real.group("id", "kind") == m_ours.group("id", "kind")
 
 
-def test_token_responses_have_the_captured_shape(emu: Emulator) -> None:
+def test_token_responses_have_the_captured_shape(emulator: Emulator) -> None:
     code_grant = fixture("mkbrv_oauth_token_authorization_code_response_REDACTED.json")
     refresh_grant = fixture("mkbrv_oauth_token_refresh_response_REDACTED.json")
-    token = emu.issue_token()
+    token = emulator.issue_token()
     assert shape(token) == shape(code_grant)
     token_re = re.compile(r"OFR-[0-9a-f]{100}")
     assert token_re.fullmatch(token["access_token"]) and token_re.fullmatch(token["refresh_token"])
     r = httpx.post(
-        emu.token_url,
+        emulator.token_url,
         data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
         auth=("syncd-emulator", "syncd-emulator-secret"),
     )
@@ -171,15 +175,15 @@ def test_token_responses_have_the_captured_shape(emu: Emulator) -> None:
     assert shape(r.json()) == shape(refresh_grant)
 
 
-def test_forbidden_write_has_the_captured_body(emu: Emulator, full: httpx.Client) -> None:
+def test_forbidden_write_has_the_captured_body(emulator: Emulator, full: httpx.Client) -> None:
     real = fixture("mkbrv_error_gateway_code800_forbidden_REAL.json")
-    read_only = emu.issue_token("openid cloud cloudfullread")
-    r = full.post(f"{emu.api_base}/folders", json={"name": "x"}, headers=bearer(read_only))
+    read_only = emulator.issue_token("openid cloud cloudfullread")
+    r = full.post(f"{emulator.api_base}/folders", json={"name": "x"}, headers=bearer(read_only))
     assert r.status_code == 403
     assert r.json() == real
 
 
-def test_upload_response_shape(emu: Emulator, client: httpx.Client) -> None:
-    r = upload(client, emu, "a.txt", b"abc")
+def test_upload_response_shape(emulator: Emulator, http: httpx.Client) -> None:
+    r = upload(http, emulator, "a.txt", b"abc")
     assert r.status_code == 201
     assert shape(r.json()) == {"fileId": "str", "fileName": "str"}

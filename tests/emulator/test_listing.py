@@ -17,17 +17,17 @@ def at(hour: int) -> datetime:
 
 
 @pytest.fixture
-def tree(emu: Emulator) -> None:
-    emu.put_file("a.jpg", b"1", created=at(1))
-    emu.put_file("b.txt", b"22", created=at(3))
-    emu.put_file("docs/c.mp3", b"333", created=at(2))
-    emu.put_file("docs/sub/d.mp4", b"4444", created=at(4))
-    emu.mkdir("empty")
+def tree(emulator: Emulator) -> None:
+    emulator.put_file("a.jpg", b"1", created=at(1))
+    emulator.put_file("b.txt", b"22", created=at(3))
+    emulator.put_file("docs/c.mp3", b"333", created=at(2))
+    emulator.put_file("docs/sub/d.mp4", b"4444", created=at(4))
+    emulator.mkdir("empty")
 
 
 @pytest.mark.parametrize("path", ["/folders", "/folders/"])
-def test_app_root_for_a_cloud_token(emu: Emulator, client: httpx.Client, path: str) -> None:
-    r = client.get(emu.api_base + path)
+def test_app_root_for_a_cloud_token(emulator: Emulator, http: httpx.Client, path: str) -> None:
+    r = http.get(emulator.api_base + path)
     assert r.status_code == 200
     body = r.json()
     assert body == {"id": APP_ID, "parentId": APP_ID, "name": "syncd", "files": [],
@@ -35,9 +35,9 @@ def test_app_root_for_a_cloud_token(emu: Emulator, client: httpx.Client, path: s
 
 
 def test_direct_children_files_newest_first(
-    emu: Emulator, client: httpx.Client, tree: None
+    emulator: Emulator, http: httpx.Client, tree: None
 ) -> None:
-    body = listing(client, emu)
+    body = listing(http, emulator)
     assert [f["name"] for f in body["files"]] == ["b.txt", "a.jpg"]
     assert [s["name"] for s in body["subfolders"]] == ["docs", "empty"]
     assert all(s["parentId"] == APP_ID for s in body["subfolders"])
@@ -48,15 +48,15 @@ def test_direct_children_files_newest_first(
     assert "parentId" not in b and "downloadUrl" not in b
 
 
-def test_same_creation_date_is_ordered_by_path(emu: Emulator, client: httpx.Client) -> None:
+def test_same_creation_date_is_ordered_by_path(emulator: Emulator, http: httpx.Client) -> None:
     for name in ("c", "a", "b"):
-        emu.put_file(name, b"", created=at(1))
-    assert [f["name"] for f in listing(client, emu)["files"]] == ["a", "b", "c"]
+        emulator.put_file(name, b"", created=at(1))
+    assert [f["name"] for f in listing(http, emulator)["files"]] == ["a", "b", "c"]
 
 
-def test_subfolder_listing(emu: Emulator, client: httpx.Client, tree: None) -> None:
+def test_subfolder_listing(emulator: Emulator, http: httpx.Client, tree: None) -> None:
     docs = b64id("mes dossiers partenaires/syncd/docs/")
-    body = listing(client, emu, docs)
+    body = listing(http, emulator, docs)
     assert (body["id"], body["parentId"], body["name"]) == (docs, APP_ID, "docs")
     assert [f["name"] for f in body["files"]] == ["c.mp3"]
     assert body["subfolders"] == [
@@ -64,8 +64,8 @@ def test_subfolder_listing(emu: Emulator, client: httpx.Client, tree: None) -> N
     ]
 
 
-def test_flat_returns_all_descendants(emu: Emulator, client: httpx.Client, tree: None) -> None:
-    body = listing(client, emu, flat="true")
+def test_flat_returns_all_descendants(emulator: Emulator, http: httpx.Client, tree: None) -> None:
+    body = listing(http, emulator, flat="true")
     assert [f["name"] for f in body["files"]] == ["d.mp4", "b.txt", "c.mp3", "a.jpg"]
     assert [(s["name"], s["parentId"]) for s in body["subfolders"]] == [
         ("docs", APP_ID),
@@ -76,25 +76,25 @@ def test_flat_returns_all_descendants(emu: Emulator, client: httpx.Client, tree:
 
 @pytest.mark.parametrize("value", ["", "true", "True", "1", "nocall"])
 def test_flag_values_that_mean_on(
-    emu: Emulator, client: httpx.Client, tree: None, value: str
+    emulator: Emulator, http: httpx.Client, tree: None, value: str
 ) -> None:
-    assert len(listing(client, emu, flat=value)["files"]) == 4
+    assert len(listing(http, emulator, flat=value)["files"]) == 4
 
 
 @pytest.mark.parametrize("value", ["false", "0", "FALSE"])
 def test_flag_values_that_mean_off(
-    emu: Emulator, client: httpx.Client, tree: None, value: str
+    emulator: Emulator, http: httpx.Client, tree: None, value: str
 ) -> None:
-    assert len(listing(client, emu, flat=value)["files"]) == 2
+    assert len(listing(http, emulator, flat=value)["files"]) == 2
 
 
-def test_bare_flag_is_on(emu: Emulator, client: httpx.Client, tree: None) -> None:
-    r = client.get(emu.api_base + "/folders?flat&tree")
+def test_bare_flag_is_on(emulator: Emulator, http: httpx.Client, tree: None) -> None:
+    r = http.get(emulator.api_base + "/folders?flat&tree")
     assert r.json()["files"] == [] and len(r.json()["subfolders"]) == 3
 
 
-def test_tree_lists_folders_only(emu: Emulator, client: httpx.Client, tree: None) -> None:
-    body = listing(client, emu, tree="true")
+def test_tree_lists_folders_only(emulator: Emulator, http: httpx.Client, tree: None) -> None:
+    body = listing(http, emulator, tree="true")
     assert body["files"] == [] and [s["name"] for s in body["subfolders"]] == ["docs", "empty"]
 
 
@@ -110,48 +110,48 @@ def test_tree_lists_folders_only(emu: Emulator, client: httpx.Client, tree: None
     ],
 )
 def test_filter(
-    emu: Emulator, client: httpx.Client, tree: None, value: str, names: list[str]
+    emulator: Emulator, http: httpx.Client, tree: None, value: str, names: list[str]
 ) -> None:
-    body = listing(client, emu, flat="true", filter=value)
+    body = listing(http, emulator, flat="true", filter=value)
     assert [f["name"] for f in body["files"]] == names
     assert len(body["subfolders"]) == 3  # folders are never filtered
 
 
-def test_bad_filter_and_paging_values(emu: Emulator, client: httpx.Client) -> None:
+def test_bad_filter_and_paging_values(emulator: Emulator, http: httpx.Client) -> None:
     for params in ({"filter": "pdf"}, {"limit": "-1"}, {"offset": "x"}):
-        r = client.get(emu.api_base + "/folders", params=params)
+        r = http.get(emulator.api_base + "/folders", params=params)
         assert r.status_code == 400
         assert r.json()["code"] == 28
 
 
 def test_limit_and_offset_page_subfolders_then_files(
-    emu: Emulator, client: httpx.Client, tree: None
+    emulator: Emulator, http: httpx.Client, tree: None
 ) -> None:
-    full = listing(client, emu, flat="true")
+    full = listing(http, emulator, flat="true")
     items = full["subfolders"] + full["files"]
     assert len(items) == 7
     seen = []
     for offset in range(0, 8, 2):
-        page = listing(client, emu, flat="true", limit="2", offset=str(offset))
+        page = listing(http, emulator, flat="true", limit="2", offset=str(offset))
         seen += page["subfolders"] + page["files"]
         assert len(page["subfolders"]) + len(page["files"]) <= 2
     assert seen == items
-    assert listing(client, emu, flat="true", offset="1")["subfolders"][0] == items[1]
-    assert listing(client, emu, flat="true", limit="0") == {**full}
+    assert listing(http, emulator, flat="true", offset="1")["subfolders"][0] == items[1]
+    assert listing(http, emulator, flat="true", limit="0") == {**full}
 
 
 def test_separate_page_split_windows_each_list_on_its_own(
     make_emulator: Callable[..., Emulator],
 ) -> None:
-    emu = make_emulator(page_split="separate")
+    emulator = make_emulator(page_split="separate")
     for index in range(3):
-        emu.put_file(f"d{index}/f.txt", b"x", created=at(index + 1))
-    emu.put_file("top.txt", b"y", created=at(9))
-    token = emu.issue_token()
-    with httpx.Client(headers=bearer(token), timeout=30) as client:
-        full = listing(client, emu, flat="true")
-        first = listing(client, emu, flat="true", limit="2", offset="0")
-        second = listing(client, emu, flat="true", limit="2", offset="2")
+        emulator.put_file(f"d{index}/f.txt", b"x", created=at(index + 1))
+    emulator.put_file("top.txt", b"y", created=at(9))
+    token = emulator.issue_token()
+    with httpx.Client(headers=bearer(token), timeout=30) as http:
+        full = listing(http, emulator, flat="true")
+        first = listing(http, emulator, flat="true", limit="2", offset="0")
+        second = listing(http, emulator, flat="true", limit="2", offset="2")
     assert len(full["subfolders"]) == 3 and len(full["files"]) == 4
     assert first["subfolders"] == full["subfolders"][:2]
     assert first["files"] == full["files"][:2]  # 4 items on a page of limit 2
@@ -159,74 +159,76 @@ def test_separate_page_split_windows_each_list_on_its_own(
     assert second["files"] == full["files"][2:4]
 
 
-def test_showthumbnails_urls(emu: Emulator, client: httpx.Client, tree: None) -> None:
-    files = {f["name"]: f for f in listing(client, emu, flat="", showthumbnails="")["files"]}
-    assert all(f["downloadUrl"].startswith(emu.content_base + "/files/") for f in files.values())
+def test_showthumbnails_urls(emulator: Emulator, http: httpx.Client, tree: None) -> None:
+    files = {f["name"]: f for f in listing(http, emulator, flat="", showthumbnails="")["files"]}
+    assert all(
+        f["downloadUrl"].startswith(emulator.content_base + "/files/") for f in files.values()
+    )
     assert {n for n, f in files.items() if "thumbUrl" in f} == {"a.jpg", "d.mp4"}
     assert {n for n, f in files.items() if "previewUrl" in f} == {"a.jpg", "d.mp4"}
     for name, f in files.items():
-        r = client.get(f["downloadUrl"])
+        r = http.get(f["downloadUrl"])
         assert r.status_code == 200
         assert len(r.content) == f["size"], name
 
 
-def test_unknown_or_wrong_kind_of_id(emu: Emulator, client: httpx.Client, tree: None) -> None:
+def test_unknown_or_wrong_kind_of_id(emulator: Emulator, http: httpx.Client, tree: None) -> None:
     file_id = b64id("mes dossiers partenaires/syncd/a.jpg")
     for bad in ("nope!", b64id("mes dossiers partenaires/syncd/missing/"), file_id):
-        r = client.get(f"{emu.api_base}/folders/{bad}")
+        r = http.get(f"{emulator.api_base}/folders/{bad}")
         assert r.status_code == 404
         assert r.json()["code"] == 60
         assert r.json()["message"] == "Resource not found"
 
 
 def test_cloud_token_cannot_read_outside_the_app_folder(
-    emu: Emulator, client: httpx.Client
+    emulator: Emulator, http: httpx.Client
 ) -> None:
-    emu.put_file("/Music/x.mp3", b"")
-    r = client.get(f"{emu.api_base}/folders/{b64id('Music/')}")
+    emulator.put_file("/Music/x.mp3", b"")
+    r = http.get(f"{emulator.api_base}/folders/{b64id('Music/')}")
     assert r.status_code == 403
     assert r.json()["message"] == "PDK_CW_0003-FORBIDDEN_ACCESS"
-    assert client.get(f"{emu.api_base}/folders/Lw").status_code == 403
+    assert http.get(f"{emulator.api_base}/folders/Lw").status_code == 403
 
 
-def test_full_read_sees_the_true_root(emu: Emulator, full_client: httpx.Client) -> None:
-    emu.put_file("/top.txt", b"")
-    body = listing(full_client, emu)
+def test_full_read_sees_the_true_root(emulator: Emulator, full_http: httpx.Client) -> None:
+    emulator.put_file("/top.txt", b"")
+    body = listing(full_http, emulator)
     assert (body["id"], body["parentId"], body["name"]) == ("Lw", "Lw", "")
     assert [f["name"] for f in body["files"]] == ["top.txt"]
     assert body["subfolders"] == [
         {"id": b64id("mes dossiers partenaires/"), "parentId": "Lw",
          "name": "mes dossiers partenaires"}
     ]  # fmt: skip
-    app = listing(full_client, emu, APP_ID)
+    app = listing(full_http, emulator, APP_ID)
     assert app["parentId"] == b64id("mes dossiers partenaires/")
 
 
 def test_restrictedmode_gives_the_app_folder_as_root(
-    emu: Emulator, full_client: httpx.Client
+    emulator: Emulator, full_http: httpx.Client
 ) -> None:
     for url in ("/folders?restrictedmode", "/folders/?restrictedmode="):
-        body = full_client.get(emu.api_base + url).json()
+        body = full_http.get(emulator.api_base + url).json()
         assert (body["id"], body["parentId"], body["name"]) == (APP_ID, APP_ID, "syncd")
 
 
 def test_app_name_is_configurable(make_emulator: Callable[..., Emulator]) -> None:
-    emu = make_emulator(app_name="Other App")
-    with httpx.Client(headers=bearer(emu.issue_token())) as c:
-        body = listing(c, emu)
+    emulator = make_emulator(app_name="Other App")
+    with httpx.Client(headers=bearer(emulator.issue_token())) as c:
+        body = listing(c, emulator)
     assert body["name"] == "Other App"
     assert body["id"] == b64id("mes dossiers partenaires/Other App/")
 
 
 def test_fixed_utc_offset(make_emulator: Callable[..., Emulator]) -> None:
-    emu = make_emulator(timezone=timezone(timedelta(hours=-3)))
-    emu.put_file("x", b"", created=at(12))
-    with httpx.Client(headers=bearer(emu.issue_token())) as c:
-        assert listing(c, emu)["files"][0]["creationDate"] == "2024-05-01T09:00:00-0300"
+    emulator = make_emulator(timezone=timezone(timedelta(hours=-3)))
+    emulator.put_file("x", b"", created=at(12))
+    with httpx.Client(headers=bearer(emulator.issue_token())) as c:
+        assert listing(c, emulator)["files"][0]["creationDate"] == "2024-05-01T09:00:00-0300"
 
 
-def test_listing_of_many_files_is_quick(emu: Emulator, client: httpx.Client) -> None:
+def test_listing_of_many_files_is_quick(emulator: Emulator, http: httpx.Client) -> None:
     for i in range(2000):
-        emu.put_file(f"d{i % 20}/f{i}.txt", b"")
-    body = listing(client, emu, flat="true")
+        emulator.put_file(f"d{i % 20}/f{i}.txt", b"")
+    body = listing(http, emulator, flat="true")
     assert len(body["files"]) == 2000 and len(body["subfolders"]) == 20

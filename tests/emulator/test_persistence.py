@@ -73,52 +73,52 @@ def test_state_survives_a_crash_without_stop(tmp_path: Path) -> None:
 
 def test_torn_journal_line_and_orphans_are_ignored(tmp_path: Path) -> None:
     data = tmp_path / "state"
-    with Emulator(data) as emu:
-        emu.put_file("keep.txt", b"k")
+    with Emulator(data) as emulator:
+        emulator.put_file("keep.txt", b"k")
     with (data / "journal.jsonl").open("a") as f:
         f.write('["file",["mes dossiers partenaires","syncd","torn')
     orphan = data / "blobs" / "ab" / "ab0000"
     orphan.parent.mkdir(exist_ok=True)
     orphan.write_bytes(b"orphan")
     (data / "tmp" / "partial").write_bytes(b"partial upload")
-    with Emulator(data) as emu:
-        assert set(emu.listing()) == {"keep.txt"}
+    with Emulator(data) as emulator:
+        assert set(emulator.listing()) == {"keep.txt"}
     assert not orphan.exists()
     assert not (data / "tmp" / "partial").exists()
 
 
 def test_journal_is_compacted(tmp_path: Path) -> None:
     data = tmp_path / "state"
-    with Emulator(data) as emu:
+    with Emulator(data) as emulator:
         for i in range(50):
-            emu.put_file("same.txt", str(i).encode())
+            emulator.put_file("same.txt", str(i).encode())
         journal = (data / "journal.jsonl").read_text()
         assert journal.count("\n") > 50
     lines = (data / "journal.jsonl").read_text().splitlines()
     assert len(lines) < 10
-    with Emulator(data) as emu:
-        assert emu.read_file("same.txt") == b"49"
+    with Emulator(data) as emulator:
+        assert emulator.read_file("same.txt") == b"49"
         blobs = [p for p in (data / "blobs").rglob("*") if p.is_file()]
         assert len(blobs) == 1
 
 
 def test_without_data_dir_nothing_is_left(tmp_path: Path) -> None:
-    emu = Emulator().start()
-    emu.put_file("a", b"a")
-    root = emu.state_dir
+    emulator = Emulator().start()
+    emulator.put_file("a", b"a")
+    root = emulator.state_dir
     assert root.exists()
-    emu.stop()
+    emulator.stop()
     assert not root.exists()
 
 
 def test_stop_ends_busy_and_idle_connections(tmp_path: Path) -> None:
-    emu = Emulator(tmp_path / "s").start()
-    token = emu.issue_token()["access_token"]
-    host, port = emu.origin.removeprefix("http://").split(":")
+    emulator = Emulator(tmp_path / "s").start()
+    token = emulator.issue_token()["access_token"]
+    host, port = emulator.origin.removeprefix("http://").split(":")
     idle = httpx.Client(headers={"Authorization": f"Bearer {token}"})
     busy = socket.create_connection((host, int(port)))
     try:
-        assert idle.get(emu.api_base + "/freespace").status_code == 200  # kept alive
+        assert idle.get(emulator.api_base + "/freespace").status_code == 200  # kept alive
         busy.sendall(
             f"POST /content/cloud/v1/files/content?name=x HTTP/1.1\r\nHost: h\r\n"
             f"Authorization: Bearer {token}\r\nContent-Length: 1000000\r\n\r\n".encode()
@@ -126,7 +126,7 @@ def test_stop_ends_busy_and_idle_connections(tmp_path: Path) -> None:
         )
         time.sleep(0.1)
         t0 = time.monotonic()
-        emu.stop()
+        emulator.stop()
         assert time.monotonic() - t0 < 2
         assert not [t for t in threading.enumerate() if t.name.startswith("emulator-")]
         assert os.listdir(tmp_path / "s" / "tmp") == []

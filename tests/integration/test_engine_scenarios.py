@@ -560,7 +560,7 @@ def test_hostile_cloud_names_never_leave_the_root(h: Harness, tmp_path) -> None:
         h.emulator.inject_raw_name("sync", name, b"evil")
     report = h.sync()
     assert report.ok
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["local", "state", "token"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["local", "state"])
     assert h.local_tree() == {"ok.txt": b"ok"}
 
 

@@ -13,21 +13,13 @@ import pytest
 from syncd.activity import Activity
 from syncd.compose import control_dir
 from syncd.config import Config, WebOptions, load_config
-from syncd.emulator import Emulator
 from syncd.web.actions import Levers
 from syncd.web.server import Dashboard, DashboardServer
 from syncd.web.token import csrf_for, load_or_create
-from tests.integration.conftest import _no_backoff_sleeps, client, h
+from tests.integration.conftest import h
 from tests.integration.harness import Harness
 
-__all__ = ["_no_backoff_sleeps", "client", "h"]
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    # One way of paging is enough here: the page reads what the daemon and stores say.
-    with Emulator() as emu:
-        yield emu
+__all__ = ["h"]  # the fixture (one way of paging is enough here: the root's default)
 
 
 @dataclass
