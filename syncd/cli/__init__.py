@@ -67,7 +67,7 @@ COMMANDS = {
     ),
     "service": Lazy("syncd.cli.service_cmd:service", "Run syncd as a systemd user service."),
     "status": Lazy(
-        "syncd.cli.daemon_cmd:status",
+        "syncd.cli.status_cmd:status",
         "Show what the daemon is doing, per-path errors, conflicted copies and free space.",
     ),
     "sync": Lazy(

@@ -67,3 +67,24 @@ def test_completing_a_command_name_imports_no_command(tmp_path: Path) -> None:
     modules, output = imported_modules([], env)
     assert output.split() == ["plain,status"]
     assert sorted(m for m in modules if m.endswith("_cmd")) == []
+
+
+def test_status_reads_the_state_without_sqlalchemy_or_the_cloud_client(tmp_path: Path) -> None:
+    from syncd.store import Store
+
+    local = tmp_path / "Docs"
+    (local / "notes").mkdir(parents=True)
+    (local / "notes" / "a (conflicted copy).txt").write_text("mine")
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"state_dir: {tmp_path / 'state'}\npairs:\n  - local: {local}\n    remote: /Docs\n"
+    )
+    with Store.open(tmp_path / "state" / "pairs" / "Docs" / "state.db") as store:
+        store.set_meta("last_sync", "1765124436")
+        store.record_failure("notes/b.txt", "upload", "Permission denied", retry_at=4e9)
+        store.add_conflict("notes/a (conflicted copy).txt", "notes/a.txt", "local")
+
+    modules, output = imported_modules(["status", "--config", str(config)])
+    assert heavy_among(modules) == []
+    assert "error: notes/b.txt: upload: Permission denied" in output
+    assert "conflicted copy: notes/a (conflicted copy).txt" in output
