@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import click
 
 from syncd import __version__
+from syncd.cli.common import global_options
 from syncd.cli.process import Program
 
 
@@ -124,8 +125,12 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="syncd")
+@global_options
 def main() -> None:
-    """Keep a local folder and an Orange Cloud France folder identical, both ways."""
+    """Keep a local folder and an Orange Cloud France folder identical, both ways.
+
+    --config, -q and -v apply to the command that follows, as if given to it.
+    """
 
 
 def run() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from syncd.cli.common import config_option, echo_json, handle_errors, load
+from syncd.cli.common import config_options, echo_json, handle_errors, load, note
 from syncd.cloud.client import CloudClient
 from syncd.cloud.login import login_with_browser, login_with_paste
 from syncd.cloud.retry import RetryPolicy
@@ -41,7 +41,7 @@ def auth() -> None:
 
 
 @auth.command()
-@config_option
+@config_options
 @click.option(
     "--no-browser",
     is_flag=True,
@@ -85,11 +85,11 @@ def login(config_path: Path | None, no_browser: bool, timeout: float, prompt: st
             )
     finally:
         tokens.close()
-    click.echo(f"Logged in. Tokens saved in {settings.token_file}")
+    note(f"Logged in. Tokens saved in {settings.token_file}")
 
 
 @auth.command()
-@config_option
+@config_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors
 def status(config_path: Path | None, as_json: bool) -> None:
@@ -156,12 +156,12 @@ def _print_status(report: dict[str, Any]) -> None:
 
 
 @auth.command()
-@config_option
+@config_options
 @handle_errors
 def logout(config_path: Path | None) -> None:
     """Forget the tokens (delete the token file)."""
     config = load(config_path)
     if TokenFileStore(config.cloud.token_file).delete():
-        click.echo(f"Logged out (deleted {config.cloud.token_file}).")
+        note(f"Logged out (deleted {config.cloud.token_file}).")
     else:
-        click.echo("Was not logged in.")
+        note("Was not logged in.")

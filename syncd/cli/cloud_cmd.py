@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from syncd import units
-from syncd.cli.common import config_option, echo, echo_json, handle_errors, load
+from syncd.cli.common import config_options, echo, echo_json, handle_errors, load, note, quiet
 from syncd.cloud.client import CloudClient
 from syncd.cloud.errors import AlreadyExists, CloudError, InvalidName, NotAFile
 from syncd.cloud.models import FolderListing, RemoteFile, RemoteFolderRef
@@ -62,7 +62,8 @@ def _session(config_path: Path | None) -> Iterator[_Ctx]:
 
 
 class _Progress:
-    """A rich bar on a terminal, one plain line per finished transfer otherwise."""
+    """A rich bar on a terminal, one plain line per finished transfer otherwise; with -q,
+    neither."""
 
     def __init__(self) -> None:
         # rich is imported only here: the other commands need not pay for it.
@@ -71,7 +72,7 @@ class _Progress:
 
         console = Console(stderr=True)
         self._bar: Any = None
-        if console.is_terminal:
+        if console.is_terminal and not quiet():
             columns = (rp.BarColumn(), rp.DownloadColumn(), rp.TransferSpeedColumn())
             self._bar = rp.Progress(
                 rp.TextColumn("{task.description}", markup=False),  # names, never markup
@@ -93,7 +94,7 @@ class _Progress:
     def task(self, verb: str, label: str, total: int) -> Iterator[Callable[[int], None]]:
         if self._bar is None:
             yield lambda _n: None
-            echo(f"{verb} {label} ({units.size(total)})")
+            note(f"{verb} {label} ({units.size(total)})")
             return
         task_id = self._bar.add_task(printable(label), total=total)
         yield lambda n: self._bar.advance(task_id, n)
@@ -142,7 +143,7 @@ def _tree_paths(
 
 
 @cloud.command("ls")
-@config_option
+@config_options
 @click.option("-R", "--recursive", is_flag=True, help="List the whole subtree.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.argument("path", default="/")
@@ -177,7 +178,7 @@ def ls_cmd(config_path: Path | None, recursive: bool, as_json: bool, path: str) 
 
 
 @cloud.command("info")
-@config_option
+@config_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.argument("path")
 @handle_errors
@@ -204,7 +205,7 @@ def info_cmd(config_path: Path | None, as_json: bool, path: str) -> None:
 
 
 @cloud.command("df")
-@config_option
+@config_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors
 def df_cmd(config_path: Path | None, as_json: bool) -> None:
@@ -221,7 +222,7 @@ def df_cmd(config_path: Path | None, as_json: bool) -> None:
 
 
 @cloud.command("mkdir")
-@config_option
+@config_options
 @click.option(
     "-p", "--parents", is_flag=True, help="Create missing parents; no error if it exists."
 )
@@ -242,7 +243,7 @@ def mkdir_cmd(config_path: Path | None, parents: bool, path: str) -> None:
 
 
 @cloud.command("rm")
-@config_option
+@config_options
 @click.option("-r", "--recursive", is_flag=True, help="Allow removing a folder and its content.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.argument("path")
@@ -299,7 +300,7 @@ def _move(ctx: _Ctx, src: str, dst: str, *, copy: bool) -> None:
 
 
 @cloud.command("mv")
-@config_option
+@config_options
 @click.argument("src")
 @click.argument("dst")
 @handle_errors
@@ -310,7 +311,7 @@ def mv_cmd(config_path: Path | None, src: str, dst: str) -> None:
 
 
 @cloud.command("cp")
-@config_option
+@config_options
 @click.argument("src")
 @click.argument("dst")
 @handle_errors
@@ -321,7 +322,7 @@ def cp_cmd(config_path: Path | None, src: str, dst: str) -> None:
 
 
 @cloud.command("rename")
-@config_option
+@config_options
 @click.argument("path")
 @click.argument("new_name")
 @handle_errors
@@ -407,7 +408,7 @@ def _upload_tree(
 
 
 @cloud.command("put")
-@config_option
+@config_options
 @click.option("-f", "--force", is_flag=True, help="Replace files that already exist.")
 @click.argument("local", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.argument("remote_dir")
@@ -466,7 +467,7 @@ def _download_file(
 
 
 @cloud.command("get")
-@config_option
+@config_options
 @click.option("-f", "--force", is_flag=True, help="Replace local files that already exist.")
 @click.argument("remote")
 @click.argument("local", required=False, type=click.Path(path_type=Path))

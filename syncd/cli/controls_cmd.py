@@ -13,8 +13,17 @@ from pathlib import Path
 
 import click
 
-from syncd import controls
-from syncd.cli.common import _rate, config_option, echo, echo_json, handle_errors, load
+from syncd import controls, units
+from syncd.cli.common import (
+    bandwidth,
+    bandwidth_options,
+    config_options,
+    echo,
+    echo_json,
+    handle_errors,
+    load,
+    note,
+)
 from syncd.compose import control_dir, state_path
 from syncd.config import Config, PairConfig
 from syncd.errors import ConfigError, SyncdError
@@ -54,7 +63,7 @@ def exclude() -> None:
 
 
 @exclude.command("add")
-@config_option
+@config_options
 @pair_option
 @click.argument("remote_path")
 @handle_errors
@@ -64,10 +73,10 @@ def exclude_add(config_path: Path | None, pair_name: str | None, remote_path: st
     pair, rel = _pair_for_remote(config, remote_path, pair_name)
     with _pair_store(config, pair) as store:
         controls.set_excluded(store, [*controls.excluded_folders(store), rel])
-    echo(f"{pair.name}: {rel} is no longer synced; the cloud keeps it.")
+    note(f"{pair.name}: {rel} is no longer synced; the cloud keeps it.")
     local = pair.local_root / rel
     if local.exists():
-        echo(
+        note(
             f"  the local copy {local} is kept as it is and no longer synced; delete it "
             "yourself to free the space (syncd will not upload anything there)."
         )
@@ -75,7 +84,7 @@ def exclude_add(config_path: Path | None, pair_name: str | None, remote_path: st
 
 
 @exclude.command("remove")
-@config_option
+@config_options
 @pair_option
 @click.argument("remote_path")
 @handle_errors
@@ -88,12 +97,12 @@ def exclude_remove(config_path: Path | None, pair_name: str | None, remote_path:
         if rel not in folders:
             raise SyncdError(f"{rel} is not excluded in pair {pair.name!r}")
         controls.set_excluded(store, [f for f in folders if f != rel])
-    echo(f"{pair.name}: {rel} is synced again (from the next sync).")
+    note(f"{pair.name}: {rel} is synced again (from the next sync).")
     _wake_daemon(config)
 
 
 @exclude.command("list")
-@config_option
+@config_options
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def exclude_list(config_path: Path | None, as_json: bool) -> None:
@@ -123,7 +132,7 @@ def exclude_list(config_path: Path | None, as_json: bool) -> None:
 
 
 @click.group("conflicts", invoke_without_command=True)
-@config_option
+@config_options
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
@@ -155,7 +164,7 @@ def conflicts(ctx: click.Context, config_path: Path | None, as_json: bool) -> No
 
 
 @conflicts.command("resolve")
-@config_option
+@config_options
 @pair_option
 @click.option(
     "--keep",
@@ -175,9 +184,9 @@ def conflicts_resolve(
         done = controls.resolve_conflict(
             pair.local_root, store, controls.normalise_rel(path), keep, datetime.now()
         )
-    echo(f"{pair.name}: {done.kept} keeps the {keep} version")
+    note(f"{pair.name}: {done.kept} keeps the {keep} version")
     if done.moved_to_trash:
-        echo(f"  the other version went to the trash ({done.moved_to_trash})")
+        note(f"  the other version went to the trash ({done.moved_to_trash})")
     _wake_daemon(config)
 
 
@@ -190,7 +199,7 @@ def trash() -> None:
 
 
 @trash.command("list")
-@config_option
+@config_options
 @pair_option
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
@@ -218,7 +227,7 @@ def trash_list(config_path: Path | None, pair_name: str | None, as_json: bool) -
 
 
 @trash.command("restore")
-@config_option
+@config_options
 @pair_option
 @click.option("--as", "target", help="Restore under this path instead (relative to the pair).")
 @click.argument("path")
@@ -230,12 +239,12 @@ def trash_restore(
     config = load(config_path)
     pair = config.pair(pair_name)
     where = controls.restore(pair.local_root, path, target=target)
-    echo(f"restored {where}")
+    note(f"restored {where}")
     _wake_daemon(config)
 
 
 @trash.command("empty")
-@config_option
+@config_options
 @pair_option
 @click.option("--older-than", type=int, default=0, help="Only items trashed this many days ago.")
 @handle_errors
@@ -245,19 +254,28 @@ def trash_empty(config_path: Path | None, pair_name: str | None, older_than: int
     pairs = [config.pair(pair_name)] if pair_name else list(config.pairs)
     for pair in pairs:
         count = controls.empty_trash(pair.local_root, datetime.now(), older_than_days=older_than)
-        echo(f"{pair.name}: removed {count} trash folders")
+        note(f"{pair.name}: removed {count} trash folders")
 
 
 # --- bandwidth ----------------------------------------------------------------------------
 
 
 @click.command("limit")
-@config_option
-@click.option("--up", "up", help="Upload limit in bytes/s (units allowed: '2 MiB'; 0 = none).")
-@click.option("--down", "down", help="Download limit in bytes/s (0 = none).")
+@config_options
+@bandwidth_options
+@click.option("--up", "up", hidden=True)  # the names before --upload-limit: old scripts
+@click.option("--down", "down", hidden=True)
 @click.option("--reset", is_flag=True, help="Back to the limits in the config.")
 @handle_errors
-def limit(config_path: Path | None, up: str | None, down: str | None, reset: bool) -> None:
+def limit(
+    config_path: Path | None,
+    upload_limit: str | None,
+    download_limit: str | None,
+    bwlimit: str | None,
+    up: str | None,
+    down: str | None,
+    reset: bool,
+) -> None:
     """Change the bandwidth limits of the running daemon (all transfers together)."""
     config = load(config_path)
     if reset:
@@ -267,8 +285,13 @@ def limit(config_path: Path | None, up: str | None, down: str | None, reset: boo
             "download_limit": config.sync.download_limit,
         }
     else:
-        current = controls.write_limits(control_dir(config), _rate(up), _rate(down))
+        up_rate, down_rate = bandwidth(upload_limit or up, download_limit or down, bwlimit)
+        current = controls.write_limits(control_dir(config), up_rate, down_rate)
     _wake_daemon(config)
-    shown = ", ".join(f"{k.split('_')[0]} {v or 'unlimited'} B/s" for k, v in current.items())
+    shown = ", ".join(
+        f"{'up' if key == 'upload_limit' else 'down'} {units.rate(current[key])}"
+        for key in ("upload_limit", "download_limit")
+        if key in current
+    )
     running = running_daemon(control_dir(config)) is not None
-    echo(f"limits: {shown or 'as configured'}" + ("" if running else " (daemon not running)"))
+    note(f"limits: {shown or 'as configured'}" + ("" if running else " (daemon not running)"))

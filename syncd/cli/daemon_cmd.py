@@ -15,11 +15,13 @@ from pathlib import Path
 import click
 
 from syncd.cli.common import (
-    config_option,
-    echo,
+    config_options,
     handle_errors,
     load,
+    note,
+    quiet,
     transfer_options,
+    verbosity,
     with_overrides,
 )
 from syncd.cli.process import settle_heap
@@ -40,30 +42,32 @@ def _require_pairs(config: Config) -> None:
 
 
 @click.command("run")
-@config_option
-@click.option("-v", "--verbose", count=True, help="More log detail (-vv: HTTP too).")
+@config_options
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), help="Also log here.")
 @transfer_options
 @handle_errors
 def run(
     config_path: Path | None,
-    verbose: int,
     log_file: Path | None,
     upload_limit: str | None,
     download_limit: str | None,
+    bwlimit: str | None,
     transfers: int | None,
 ) -> None:
-    """Keep every folder pair in sync until SIGTERM or Ctrl-C (what the service runs)."""
+    """Keep every folder pair in sync until SIGTERM or Ctrl-C (what the service runs).
+
+    It logs one line per action applied; -q logs only problems, -v more detail.
+    """
     from syncd.daemon import Daemon
 
     settle_heap()
-    config = with_overrides(load(config_path), upload_limit, download_limit, transfers)
+    config = with_overrides(load(config_path), upload_limit, download_limit, bwlimit, transfers)
     if log_file is not None:  # syncd's own file like the configured one: never in a root
         config = replace(config, logging=replace(config.logging, file=log_file))
         check_pair_roots(config)
     setup_logging(
-        verbose=verbose,
-        level=config.logging.level,
+        verbose=verbosity(),
+        level="warning" if quiet() else config.logging.level,
         log_file=config.logging.file,
         max_bytes=config.logging.max_bytes,
         backups=config.logging.backups,
@@ -92,28 +96,28 @@ def _exit_promptly(code: int) -> None:
 
 
 @click.command("pause")
-@config_option
+@config_options
 @handle_errors
 def pause(config_path: Path | None) -> None:
     """Pause syncing in the running daemon (transfers in progress stop)."""
     config = load(config_path)
     daemon = set_paused(control_dir(config), True)
-    echo("paused" if daemon else "paused (the daemon is not running; it starts paused)")
+    note("paused" if daemon else "paused (the daemon is not running; it starts paused)")
 
 
 @click.command("resume")
-@config_option
+@config_options
 @handle_errors
 def resume(config_path: Path | None) -> None:
     """Resume syncing in the running daemon."""
     config = load(config_path)
     daemon = set_paused(control_dir(config), False)
-    echo("resumed" if daemon else "resumed (the daemon is not running)")
+    note("resumed" if daemon else "resumed (the daemon is not running)")
     raise SystemExit(EXIT_OK)
 
 
 @click.command("reset")
-@config_option
+@config_options
 @click.option("--pair", "pair_name", help="Reset only this folder pair.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @handle_errors
@@ -144,4 +148,4 @@ def reset(config_path: Path | None, pair_name: str | None, yes: bool) -> None:
                 moved = True
         lock.release()
         where = f" (old state kept as {path.name}.reset-{stamp})" if moved else ""
-        echo(f"{pair.name}: state forgotten{where}; the next sync starts from scratch")
+        note(f"{pair.name}: state forgotten{where}; the next sync starts from scratch")

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from syncd import units
-from syncd.cli.common import config_option, echo, echo_json, handle_errors, load
+from syncd.cli.common import config_options, echo, echo_json, handle_errors, load
 from syncd.config import Config
 from syncd.errors import StateError, StateNotReady
 from syncd.locations import control_dir, state_path
@@ -67,7 +67,7 @@ def _pair_details(config: Config) -> tuple[dict[str, dict[str, Any]], list[State
 
 
 @click.command("status")
-@config_option
+@config_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors
 def status(config_path: Path | None, as_json: bool) -> None:

@@ -13,11 +13,13 @@ from pathlib import Path
 import click
 
 from syncd.cli.common import (
-    config_option,
+    config_options,
     echo,
     handle_errors,
     load,
+    quiet,
     transfer_options,
+    verbosity,
     with_overrides,
 )
 from syncd.cli.process import end_process, owns_process, settle_heap, snapshots_for_the_process
@@ -55,7 +57,7 @@ def _summary(name: str, report: SyncReport) -> str:
 
 
 @click.command("sync")
-@config_option
+@config_options
 @click.option("--pair", "pair_name", help="Sync only this folder pair.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing anywhere.")
 @click.option(
@@ -63,8 +65,6 @@ def _summary(name: str, report: SyncReport) -> str:
     is_flag=True,
     help="Apply a plan that deletes more than the configured share of a side.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
-@click.option("-v", "--verbose", count=True, help="Log what happens (-vv: HTTP too).")
 @transfer_options
 @handle_errors
 def sync(
@@ -72,15 +72,19 @@ def sync(
     pair_name: str | None,
     dry_run: bool,
     allow_mass_delete: bool,
-    quiet: bool,
-    verbose: int,
     upload_limit: str | None,
     download_limit: str | None,
+    bwlimit: str | None,
     transfers: int | None,
 ) -> None:
-    """Sync the configured folder pairs once, both ways, and exit."""
+    """Sync the configured folder pairs once, both ways, and exit.
+
+    On a terminal it shows progress bars; otherwise one line per action. -q prints only
+    problems and the summary.
+    """
     settle_heap()
-    config = with_overrides(load(config_path), upload_limit, download_limit, transfers)
+    config = with_overrides(load(config_path), upload_limit, download_limit, bwlimit, transfers)
+    verbose = verbosity()
     setup_logging(
         verbose=verbose,
         level="info" if verbose else "warning",
@@ -96,7 +100,7 @@ def sync(
             last = None  # one pair's snapshots in memory at a time
             try:
                 pair_failed, last = _sync_pair(
-                    config, pair, client, dry_run, allow_mass_delete, quiet
+                    config, pair, client, dry_run, allow_mass_delete, quiet()
                 )
                 failed = pair_failed or failed
             except (TransientError, PairBusy) as exc:

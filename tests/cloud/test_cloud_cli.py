@@ -268,3 +268,23 @@ def test_bad_config_exits_2(tmp_path: Path) -> None:
     bad.write_text("cloud:\n  nope: 1\n")
     result = CliRunner().invoke(main, ["cloud", "ls", "--config", str(bad)])
     assert result.exit_code == 2 and "cloud.nope" in result.stderr
+
+
+@pytest.mark.usefixtures("logged_in")
+def test_quiet_and_verbose_before_or_on_a_cloud_command(config: Path, tmp_path: Path) -> None:
+    single = tmp_path / "single.txt"
+    single.write_text("hello")
+    shown = CliRunner().invoke(main, ["cloud", "put", str(single), "/", "--config", str(config)])
+    assert shown.exit_code == 0 and shown.output == "uploaded /single.txt (5 B)\n"
+    quiet = CliRunner().invoke(
+        main, ["-q", "cloud", "rm", "-y", "/single.txt", "--config", str(config)]
+    )
+    assert quiet.exit_code == 0 and quiet.output == ""
+    quiet = CliRunner().invoke(
+        main, ["cloud", "put", "-q", str(single), "/", "--config", str(config)]
+    )
+    assert quiet.exit_code == 0 and quiet.output == ""
+    loud = CliRunner().invoke(main, ["-vv", "--config", str(config), "cloud", "df"])
+    assert loud.exit_code == 0, loud.output
+    assert "DEBUG httpcore" in loud.stderr  # the HTTP layer logs, at -vv only
+    assert "GiB free" in loud.stdout
