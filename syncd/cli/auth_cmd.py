@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from syncd.cli.common import config_options, echo_json, handle_errors, load, note
+from syncd.cli.common import config_options, echo_json, handle_errors, iso_utc, load, note
 from syncd.cloud.client import CloudClient
 from syncd.cloud.login import login_with_browser, login_with_paste
 from syncd.cloud.retry import RetryPolicy
@@ -112,7 +112,7 @@ def status(config_path: Path | None, as_json: bool) -> None:
         now = datetime.now(UTC)
         if token.expires_at is not None:
             expires = datetime.fromtimestamp(token.expires_at, UTC)
-            report["access_token_expires"] = expires.isoformat(timespec="seconds")
+            report["access_token_expires"] = iso_utc(expires)
             report["access_token_expired"] = expires <= now
         report["refresh_token"] = bool(token.refresh_token)
         tokens = TokenManager(settings, store)

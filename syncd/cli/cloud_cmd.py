@@ -18,7 +18,16 @@ from typing import Any
 import click
 
 from syncd import units
-from syncd.cli.common import config_options, echo, echo_json, handle_errors, load, note, quiet
+from syncd.cli.common import (
+    config_options,
+    echo,
+    echo_json,
+    handle_errors,
+    iso_utc,
+    load,
+    note,
+    quiet,
+)
 from syncd.cloud.client import CloudClient
 from syncd.cloud.errors import AlreadyExists, CloudError, InvalidName, NotAFile
 from syncd.cloud.models import FolderListing, RemoteFile, RemoteFolderRef
@@ -67,19 +76,15 @@ class _Progress:
 
     def __init__(self) -> None:
         # rich is imported only here: the other commands need not pay for it.
-        from rich import progress as rp
         from rich.console import Console
+        from rich.progress import Progress
+
+        from syncd.cli.bars import transfer_columns
 
         console = Console(stderr=True)
         self._bar: Any = None
         if console.is_terminal and not quiet():
-            columns = (rp.BarColumn(), rp.DownloadColumn(), rp.TransferSpeedColumn())
-            self._bar = rp.Progress(
-                rp.TextColumn("{task.description}", markup=False),  # names, never markup
-                *columns,
-                rp.TimeRemainingColumn(),
-                console=console,
-            )
+            self._bar = Progress(*transfer_columns(), console=console)
 
     def __enter__(self) -> _Progress:
         if self._bar is not None:
@@ -119,8 +124,8 @@ def _entry(item: RemoteFile | RemoteFolderRef, path: str) -> dict[str, Any]:
             "id": item.id,
             "size": item.size,
             "type": item.type,
-            "created": item.creation_date.isoformat(),
-            "modified": item.last_update_date.isoformat(),
+            "created": iso_utc(item.creation_date),
+            "modified": iso_utc(item.last_update_date),
         }
     return {"path": path, "name": item.name, "kind": "folder", "id": item.id}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -151,6 +152,17 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise SystemExit(exc.exit_code) from None
 
     return wrapper
+
+
+def iso_utc(value: float | datetime | None) -> str | None:
+    """An instant as every `--json` gives it: ISO-8601 in UTC, to the second
+    (`2026-12-07T16:20:36Z`). A float is seconds since the epoch; a datetime without a zone
+    is local time. None (never) stays None."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.fromtimestamp(value, UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def echo_json(value: Any) -> None:

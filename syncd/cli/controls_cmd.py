@@ -21,6 +21,7 @@ from syncd.cli.common import (
     echo,
     echo_json,
     handle_errors,
+    iso_utc,
     load,
     note,
 )
@@ -122,7 +123,7 @@ def exclude_list(config_path: Path | None, as_json: bool) -> None:
         echo_json(result)
         return
     for name, items in result.items():
-        echo(f"{name}: {len(items) or 'no'} excluded folders")
+        echo(f"{name}: {units.plural(len(items), 'excluded folder', zero='no')}")
         for item in items:
             kept = "  (a local copy is still on disk)" if item["local_copy_kept"] else ""
             echo(f"  {item['path']}{kept}")
@@ -149,7 +150,7 @@ def conflicts(ctx: click.Context, config_path: Path | None, as_json: bool) -> No
                     "copy": c.rel_path,
                     "original": c.original,
                     "copy_holds": f"the {c.loser} version",
-                    "since": datetime.fromtimestamp(c.created_at).isoformat(timespec="seconds"),
+                    "since": iso_utc(c.created_at),
                 }
                 for c in store.conflicts()
                 if (pair.local_root / c.rel_path).exists()
@@ -158,7 +159,7 @@ def conflicts(ctx: click.Context, config_path: Path | None, as_json: bool) -> No
         echo_json(result)
         return
     for name, items in result.items():
-        echo(f"{name}: {len(items) or 'no'} unresolved conflicts")
+        echo(f"{name}: {units.plural(len(items), 'unresolved conflict', zero='no')}")
         for item in items:
             echo(f"  {item['original']}: {item['copy_holds']} is in {item['copy']}")
 
@@ -211,7 +212,7 @@ def trash_list(config_path: Path | None, pair_name: str | None, as_json: bool) -
         pair.name: [
             {
                 "path": item.rel_path + ("/" if item.is_dir else ""),
-                "trashed_at": item.trashed_at.isoformat() if item.trashed_at else None,
+                "trashed_at": iso_utc(item.trashed_at),
             }
             for item in controls.trashed_items(pair.local_root)
         ]
@@ -221,7 +222,7 @@ def trash_list(config_path: Path | None, pair_name: str | None, as_json: bool) -
         echo_json(result)
         return
     for name, items in result.items():
-        echo(f"{name}: {len(items) or 'no'} items in the trash")
+        echo(f"{name}: {units.plural(len(items), 'item', zero='no')} in the trash")
         for item in items:
             echo(f"  {item['trashed_at']}  {item['path']}")
 
@@ -254,7 +255,7 @@ def trash_empty(config_path: Path | None, pair_name: str | None, older_than: int
     pairs = [config.pair(pair_name)] if pair_name else list(config.pairs)
     for pair in pairs:
         count = controls.empty_trash(pair.local_root, datetime.now(), older_than_days=older_than)
-        note(f"{pair.name}: removed {count} trash folders")
+        note(f"{pair.name}: removed {units.plural(count, 'trash folder')}")
 
 
 # --- bandwidth ----------------------------------------------------------------------------

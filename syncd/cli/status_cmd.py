@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from syncd import units
-from syncd.cli.common import config_options, echo, echo_json, handle_errors, load
+from syncd.cli.common import config_options, echo, echo_json, handle_errors, iso_utc, load
 from syncd.config import Config
 from syncd.errors import StateError, StateNotReady
 from syncd.locations import control_dir, state_path
@@ -100,11 +100,17 @@ def status(config_path: Path | None, as_json: bool) -> None:
         "pairs": details,
     }
     if as_json:
-        echo_json(result)
+        echo_json({**result, "pairs": {name: _stamped(info) for name, info in details.items()}})
     else:
         _show_status(result, details, daemon)
     if unusable:  # shown with its pair; the exit code says the user must act
         raise SystemExit(unusable[0].exit_code)
+
+
+def _stamped(info: dict[str, Any]) -> dict[str, Any]:
+    """A pair's details with their times as every `--json` gives them (`iso_utc`)."""
+    errors = [{**error, "retry_at": iso_utc(error["retry_at"])} for error in info["errors"]]
+    return {**info, "last_sync": iso_utc(info["last_sync"]), "errors": errors}
 
 
 def _show_status(
@@ -126,10 +132,8 @@ def _show_status(
         if info.get("message"):
             echo(f"    {info['message']}")
         if info.get("pending_uploads") or info.get("pending_downloads"):
-            echo(
-                f"    pending: {info['pending_uploads']} uploads, "
-                f"{info['pending_downloads']} downloads"
-            )
+            uploads = units.plural(info["pending_uploads"], "upload")
+            echo(f"    pending: {uploads}, {units.plural(info['pending_downloads'], 'download')}")
         if info.get("state_problem"):
             echo(f"    state: {info['state_problem']}")
         for error in info["errors"]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from syncd import journal, units
 from syncd.cli.common import (
     config_options,
     echo,
@@ -42,17 +43,15 @@ def _pairs(config: Config, name: str | None) -> list[PairConfig]:
     return [config.pair(name)] if name else list(config.pairs)
 
 
-def _summary(name: str, report: SyncReport) -> str:
-    done = (
-        ", ".join(f"{count} {kind}" for kind, count in sorted(report.counts.items())) or "nothing"
-    )
-    text = f"{name}: {done}"
+def summary(name: str, report: SyncReport) -> str:
+    """The line a sync ends a pair with, in the words of the daemon's journal."""
+    text = f"{name}: {journal.applied(report.counts) or 'nothing to do'}"
     if report.bytes_up or report.bytes_down:
-        text += f"; {report.bytes_up} B up, {report.bytes_down} B down"
+        text += f"; {journal.transferred(report.bytes_up, report.bytes_down)}"
     if report.conflicts:
-        text += f"; {len(report.conflicts)} conflicted copies"
+        text += f"; {units.plural(len(report.conflicts), 'conflicted copy', 'conflicted copies')}"
     if report.failures:
-        text += f"; {len(report.failures)} failed"
+        text += f"; {units.plural(len(report.failures), 'item')} failed"
     return text
 
 
@@ -136,7 +135,7 @@ def _sync_pair(
         if dry_run:
             plan = engine.sync(dry_run=True).plan
             assert plan is not None
-            echo(f"{pair.name}: {len(plan.actions) or 'no'} planned actions")
+            echo(f"{pair.name}: {units.plural(len(plan.actions), 'planned action', zero='no')}")
             for action in plan.actions:
                 echo(f"  {describe(action)}")
             if not allow_mass_delete:
@@ -153,7 +152,7 @@ def _sync_pair(
             report = engine.sync(allow_mass_delete=allow_mass_delete)
         finally:
             display.close()
-    echo(_summary(pair.name, report))
+    echo(summary(pair.name, report))
     for path, message in sorted(report.failures.items()):
         echo(f"  failed: {path}: {message}", err=True)
     for path, when in report.waiting.items():
