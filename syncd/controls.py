@@ -148,6 +148,17 @@ def restore(root: Path, rel_path: str, *, target: str | None = None) -> Path:
     return destination
 
 
+def trash_to_empty(root: Path, now: datetime, *, older_than_days: int = 0) -> list[TrashedItem]:
+    """What `empty_trash` with the same arguments deletes (a bucket goes whole once its age
+    in whole days reaches `older_than_days`, as `localfs.purge_trash` has it)."""
+    return [
+        item
+        for item in trashed_items(root)
+        if older_than_days <= 0
+        or (item.trashed_at is not None and (now - item.trashed_at).days >= older_than_days)
+    ]
+
+
 def empty_trash(root: Path, now: datetime, *, older_than_days: int = 0) -> int:
     if older_than_days <= 0:
         buckets = localfs.trash_buckets(root)

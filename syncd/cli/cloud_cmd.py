@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import click
 from syncd import units
 from syncd.cli.common import (
     config_options,
+    confirm,
     echo,
     echo_json,
     handle_errors,
@@ -27,9 +29,10 @@ from syncd.cli.common import (
     load,
     note,
     quiet,
+    yes_option,
 )
 from syncd.cloud.client import CloudClient
-from syncd.cloud.errors import AlreadyExists, CloudError, InvalidName, NotAFile
+from syncd.cloud.errors import AlreadyExists, CloudError, InvalidName, NotAFile, NotFound
 from syncd.cloud.models import FolderListing, RemoteFile, RemoteFolderRef
 from syncd.cloud.paths import (
     PathResolver,
@@ -250,25 +253,24 @@ def mkdir_cmd(config_path: Path | None, parents: bool, path: str) -> None:
 @cloud.command("rm")
 @config_options
 @click.option("-r", "--recursive", is_flag=True, help="Allow removing a folder and its content.")
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @click.argument("path")
 @handle_errors
 def rm_cmd(config_path: Path | None, recursive: bool, yes: bool, path: str) -> None:
-    """Delete a file, or a folder with -r. Deletion is permanent (the cloud has no trash)."""
+    """Delete a file, or a folder with -r, for good: the cloud has no trash (asks first;
+    --yes off a terminal)."""
     with _session(config_path) as ctx:
         shown = join_path(split_path(path))
         if shown == "/":
             raise click.UsageError("refusing to delete the root folder")
         item = ctx.resolver.resolve(shown)
         if isinstance(item, RemoteFile):
+            confirm(f"Permanently delete the file {shown}?", yes=yes)
             ctx.client.delete_file(item.id)
             return
         if not recursive:
             raise NotAFile("is a folder: use -r to delete it", target=shown)
-        if not yes:
-            click.confirm(
-                f"Permanently delete the folder {shown} and everything in it?", abort=True
-            )
+        confirm(f"Permanently delete the folder {shown} and everything in it?", yes=yes)
         ctx.client.delete_folder(item.id)
 
 
@@ -428,7 +430,11 @@ def put_cmd(
     """
     with _session(config_path) as ctx, _Progress() as progress:
         dir_path = join_path(split_path(remote_dir))
-        folder = ctx.resolver.resolve_folder(dir_path)
+        try:
+            folder = ctx.resolver.resolve_folder(dir_path)
+        except NotFound:
+            hint = f"`syncd cloud mkdir -p {shlex.quote(dir_path)}`"
+            raise NotFound(f"not found; make it first: {hint}", target=dir_path) from None
         existing = _children(ctx, folder.id)
         for path in local:
             if path.is_dir():

@@ -8,6 +8,7 @@ config schema (pydantic) or anything else a command loads when it runs.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,6 +129,19 @@ def note(text: str) -> None:
     """`echo` for a line that only confirms or reports progress: not with `-q`."""
     if not quiet():
         echo(text)
+
+
+def confirm(question: str, *, yes: bool) -> None:
+    """Before deleting something for good: ask on a terminal (no: `click.Abort`, exit 1);
+    off a terminal (a script, a pipe) go ahead only with `--yes`, else a usage error."""
+    if yes:
+        return
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise click.UsageError(f"{question} There is no terminal to ask on: give --yes.")
+    click.confirm(question, abort=True)
+
+
+yes_option = click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:

@@ -18,12 +18,14 @@ from syncd.cli.common import (
     bandwidth,
     bandwidth_options,
     config_options,
+    confirm,
     echo,
     echo_json,
     handle_errors,
     iso_utc,
     load,
     note,
+    yes_option,
 )
 from syncd.compose import control_dir, state_path
 from syncd.config import Config, PairConfig
@@ -75,6 +77,9 @@ def exclude_add(config_path: Path | None, pair_name: str | None, remote_path: st
     with _pair_store(config, pair) as store:
         controls.set_excluded(store, [*controls.excluded_folders(store), rel])
     note(f"{pair.name}: {rel} is no longer synced; the cloud keeps it.")
+    problem = _found_nowhere(config, pair, rel)
+    if problem is not None:
+        echo(f"warning: {problem}; excluded all the same", err=True)
     local = pair.local_root / rel
     if local.exists():
         note(
@@ -82,6 +87,27 @@ def exclude_add(config_path: Path | None, pair_name: str | None, remote_path: st
             "yourself to free the space (syncd will not upload anything there)."
         )
     _wake_daemon(config)
+
+
+def _found_nowhere(config: Config, pair: PairConfig, rel: str) -> str | None:
+    """Why excluding `rel` looks like a mistake (no such folder here or in the cloud), or
+    None. The cloud is asked once, without retries: a warning is not worth a wait."""
+    from dataclasses import replace
+
+    from syncd.cloud.client import CloudClient
+    from syncd.cloud.models import RemoteFolderRef
+    from syncd.cloud.paths import PathResolver
+
+    if (pair.local_root / rel).is_dir():
+        return None
+    remote_path = f"{pair.remote_root.rstrip('/')}/{rel}"
+    try:
+        with CloudClient.from_settings(replace(config.cloud, max_attempts=1)) as client:
+            if isinstance(PathResolver(client).lookup(remote_path), RemoteFolderRef):
+                return None
+    except SyncdError as exc:
+        return f"{remote_path} is not a folder here, and the cloud could not say ({exc})"
+    return f"{remote_path} is a folder neither in the cloud nor here (a typo?)"
 
 
 @exclude.command("remove")
@@ -248,13 +274,26 @@ def trash_restore(
 @config_options
 @pair_option
 @click.option("--older-than", type=int, default=0, help="Only items trashed this many days ago.")
+@yes_option
 @handle_errors
-def trash_empty(config_path: Path | None, pair_name: str | None, older_than: int) -> None:
-    """Delete trashed items for good."""
+def trash_empty(
+    config_path: Path | None, pair_name: str | None, older_than: int, yes: bool
+) -> None:
+    """Delete trashed items for good (asks first; --yes off a terminal)."""
     config = load(config_path)
     pairs = [config.pair(pair_name)] if pair_name else list(config.pairs)
+    now = datetime.now()
+    items = sum(
+        len(controls.trash_to_empty(pair.local_root, now, older_than_days=older_than))
+        for pair in pairs
+    )
+    names = ", ".join(pair.name for pair in pairs)
+    older = f" (trashed over {units.plural(older_than, 'day')} ago)" if older_than else ""
+    confirm(
+        f"Delete {units.plural(items, 'item')} in the trash of {names}{older} for good?", yes=yes
+    )
     for pair in pairs:
-        count = controls.empty_trash(pair.local_root, datetime.now(), older_than_days=older_than)
+        count = controls.empty_trash(pair.local_root, now, older_than_days=older_than)
         note(f"{pair.name}: removed {units.plural(count, 'trash folder')}")
 
 

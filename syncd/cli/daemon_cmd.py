@@ -16,6 +16,7 @@ import click
 
 from syncd.cli.common import (
     config_options,
+    confirm,
     handle_errors,
     load,
     note,
@@ -23,6 +24,7 @@ from syncd.cli.common import (
     transfer_options,
     verbosity,
     with_overrides,
+    yes_option,
 )
 from syncd.cli.process import settle_heap
 from syncd.compose import control_dir, make_engine, open_client, state_path
@@ -119,7 +121,7 @@ def resume(config_path: Path | None) -> None:
 @click.command("reset")
 @config_options
 @click.option("--pair", "pair_name", help="Reset only this folder pair.")
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @handle_errors
 def reset(config_path: Path | None, pair_name: str | None, yes: bool) -> None:
     """Forget what was synced (the state DB is kept aside, never wiped) and start over.
@@ -132,9 +134,7 @@ def reset(config_path: Path | None, pair_name: str | None, yes: bool) -> None:
     if read_status(control_dir(config)) is not None:
         raise ConfigError("the daemon is running: stop it first (systemctl --user stop syncd)")
     pairs = [config.pair(pair_name)] if pair_name else list(config.pairs)
-    if not yes:
-        names = ", ".join(p.name for p in pairs)
-        click.confirm(f"Forget the sync state of {names}?", abort=True)
+    confirm(f"Forget the sync state of {', '.join(p.name for p in pairs)}?", yes=yes)
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     for pair in pairs:
         path = state_path(config, pair)

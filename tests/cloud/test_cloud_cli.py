@@ -168,9 +168,10 @@ def test_mkdir_rm(config: Path, emulator: Emulator) -> None:
     assert {"a", "x", "x/y", "x/y/z"} <= set(emulator.listing())
     refused = run(config, "cloud", "rm", "/x")
     assert refused.exit_code == 1 and "-r" in refused.stderr
-    declined = run(config, "cloud", "rm", "-r", "/x", input="n\n")
-    assert declined.exit_code == 1 and "x" in emulator.listing()
-    assert run(config, "cloud", "rm", "-r", "/x", input="y\n").exit_code == 0
+    # Off a terminal nothing is asked (an answer on stdin is not one): only --yes deletes.
+    unasked = run(config, "cloud", "rm", "-r", "/x", input="y\n")
+    assert unasked.exit_code == 2 and "--yes" in unasked.stderr and "x" in emulator.listing()
+    assert run(config, "cloud", "rm", "-r", "--yes", "/x").exit_code == 0
     assert run(config, "cloud", "rm", "-r", "--yes", "/a").exit_code == 0
     assert emulator.listing() == {}
     assert run(config, "cloud", "rm", "-r", "--yes", "/").exit_code == 2
@@ -288,3 +289,13 @@ def test_quiet_and_verbose_before_or_on_a_cloud_command(config: Path, tmp_path: 
     assert loud.exit_code == 0, loud.output
     assert "DEBUG httpcore" in loud.stderr  # the HTTP layer logs, at -vv only
     assert "GiB free" in loud.stdout
+
+
+@pytest.mark.usefixtures("logged_in")
+def test_put_into_a_missing_folder_says_how_to_make_it(config: Path, tmp_path: Path) -> None:
+    single = tmp_path / "single.txt"
+    single.write_text("hello")
+    result = run(config, "cloud", "put", str(single), "/no/such dir")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("syncd: /no/such dir: not found; make it first: `syncd ")
+    assert result.stderr.rstrip().endswith("cloud mkdir -p '/no/such dir'`"), result.stderr
