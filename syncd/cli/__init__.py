@@ -18,6 +18,10 @@ from syncd import __version__
 from syncd.cli.common import global_options
 from syncd.cli.process import Program
 
+PROG_NAME = "syncd"
+# The variable click's completion scripts set to ask the program for completions.
+COMPLETE_VAR = "_SYNCD_COMPLETE"
+
 
 @dataclass(frozen=True, slots=True)
 class Lazy:
@@ -32,6 +36,10 @@ COMMANDS = {
     "cloud": Lazy(
         "syncd.cli.cloud_cmd:cloud",
         "Work with the Orange Cloud directly: list, copy, move, upload, download.",
+    ),
+    "completion": Lazy(
+        "syncd.cli.completion_cmd:completion",
+        "Print the completion script for SHELL (bash, zsh or fish).",
     ),
     "conflicts": Lazy(
         "syncd.cli.controls_cmd:conflicts",
@@ -140,5 +148,5 @@ def run() -> None:
     # collections, 0.09 s of every command. Cycles are still collected, in bigger batches.
     gc.set_threshold(100_000, 20, 10)
     # Named, not guessed from argv: `python -m syncd` is `syncd` too, in its usage lines and
-    # in the variable its shell completion is driven by (_SYNCD_COMPLETE).
-    main(obj=Program(), prog_name="syncd")
+    # in the variable its shell completion is driven by.
+    main(obj=Program(), prog_name=PROG_NAME, complete_var=COMPLETE_VAR)

@@ -66,7 +66,7 @@ def test_the_commands_that_read_a_config_are_found() -> None:
     names = [name for name, _ in READING_A_CONFIG]
     for expected in ("status", "sync", "run", "cloud ls", "trash empty", "limit", "auth login"):
         assert expected in names
-    assert set(COMMANDS) - {name.split()[0] for name in names} == {"demo", "emulator"}
+    assert set(COMMANDS) - {name.split()[0] for name in names} == {"completion", "demo", "emulator"}
 
 
 @pytest.mark.parametrize(("name", "command"), READING_A_CONFIG, ids=lambda v: str(v))
