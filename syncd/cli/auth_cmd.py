@@ -14,7 +14,15 @@ from typing import Any
 
 import click
 
-from syncd.cli.common import config_options, echo_json, handle_errors, iso_utc, load, note
+from syncd.cli.common import (
+    config_options,
+    echo_json,
+    handle_errors,
+    iso_utc,
+    load,
+    note,
+    require_client,
+)
 from syncd.cloud.client import CloudClient
 from syncd.cloud.login import login_with_browser, login_with_paste
 from syncd.cloud.retry import RetryPolicy
@@ -69,6 +77,7 @@ def login(config_path: Path | None, no_browser: bool, timeout: float, prompt: st
     until --timeout. With --no-browser, paste the redirected address instead.
     """
     config = load(config_path)
+    require_client(config)
     settings = config.cloud
     tokens = TokenManager(settings, TokenFileStore(settings.token_file))
     try:

@@ -8,6 +8,8 @@ config schema (pydantic) or anything else a command loads when it runs.
 from __future__ import annotations
 
 import functools
+import re
+import shlex
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import click
 from click.core import ParameterSource
 
-from syncd.errors import SyncdError
+from syncd.errors import AuthRequired, ConfigError, SyncdError
 from syncd.text import printable
 
 if TYPE_CHECKING:
@@ -98,6 +100,75 @@ def given_config() -> Path | None:
     return None if value is None else Path(value)
 
 
+def config_in_use() -> Path:
+    """The config file this command reads (or would): the one given, else the default."""
+    given = given_config()
+    if given is not None:
+        return given
+    from syncd.config import default_config_path
+
+    return default_config_path()
+
+
+# A command the user is told to run, in backquotes: `syncd auth login`.
+_FIX = re.compile(r"`(syncd(?: [^`]*)?)`")
+
+
+def with_given_config(text: str) -> str:
+    """`text` with each `syncd ...` command it suggests run on the config given to this one
+    (`--config X` added), so that the fix applies to the right config."""
+    given = given_config()
+    if given is None:
+        return text
+    option = f"--config {shlex.quote(str(given))}"
+    return _FIX.sub(
+        lambda m: m.group(0) if "--config" in m.group(1) else f"`{m.group(1)} {option}`", text
+    )
+
+
+def for_the_user(exc: SyncdError) -> str:
+    """What a command says of an error: the config file it concerns named (whatever raised
+    it), and the fix it suggests keeping this command's `--config`."""
+    text = str(exc)
+    if isinstance(exc, ConfigError) and exc.file is None:
+        named = ConfigError(
+            exc.problem, file=config_in_use(), line=exc.line, column=exc.column, key=exc.key
+        )
+        text = str(named)
+    elif isinstance(exc, AuthRequired):
+        text += f" (config {config_in_use()})"
+    return with_given_config(text)
+
+
+def require_pairs(config: Config) -> None:
+    """Stop with the fix when the config has no folder pair to sync."""
+    if config.pairs:
+        return
+    if config.source is None:  # the default file does not exist
+        problem = "no such file, so no folder pairs: `syncd init` writes a config with one"
+    else:
+        problem = (
+            "no folder pairs configured: add a `pairs:` entry "
+            "(`syncd init --example` prints a complete config)"
+        )
+    raise ConfigError(problem, file=config.source or config_in_use())
+
+
+def require_client(config: Config) -> None:
+    """Stop with the fix when the config lacks the application's client id or secret."""
+    for key, what in (("client_id", "client id"), ("client_secret", "client secret")):
+        if getattr(config.cloud, key):
+            continue
+        if config.source is None:
+            problem = "not set (no such file): `syncd init` writes a config with it"
+        else:
+            problem = (
+                f"not set: add your application's {what} (developer.orange.com), "
+                "or `syncd init --force` writes a new config"
+            )
+        raise ConfigError(problem, file=config.source or config_in_use(), key=f"cloud.{key}")
+
+
 def _meta() -> dict[str, Any]:
     ctx = click.get_current_context(silent=True)
     return ctx.meta if ctx is not None else {}
@@ -145,8 +216,9 @@ yes_option = click.option("-y", "--yes", is_flag=True, help="Do not ask for conf
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Print a syncd error as one clear line on stderr and exit with the error's code. With
-    `-v`, log to stderr first (commands that set up their own logging do it again)."""
+    """Print a syncd error as one clear line on stderr (`for_the_user`) and exit with the
+    error's code. With `-v`, log to stderr first (commands that set up their own logging do
+    it again)."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -162,7 +234,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             # Under systemd this line is the journal's record of why the service stopped:
             # at error priority, like every other error line.
             priority = "<3>" if under_journal() else ""
-            echo(f"{priority}syncd: {exc}", err=True)
+            echo(f"{priority}syncd: {for_the_user(exc)}", err=True)
             raise SystemExit(exc.exit_code) from None
 
     return wrapper

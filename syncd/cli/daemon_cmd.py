@@ -21,6 +21,7 @@ from syncd.cli.common import (
     load,
     note,
     quiet,
+    require_pairs,
     transfer_options,
     verbosity,
     with_overrides,
@@ -28,19 +29,11 @@ from syncd.cli.common import (
 )
 from syncd.cli.process import settle_heap
 from syncd.compose import control_dir, make_engine, open_client, state_path
-from syncd.config import Config, check_pair_roots
+from syncd.config import check_pair_roots
 from syncd.errors import EXIT_OK, ConfigError
 from syncd.logs import setup_logging
 from syncd.pairlock import PairLock
 from syncd.status import read_status, set_paused
-
-
-def _require_pairs(config: Config) -> None:
-    if not config.pairs:
-        raise ConfigError(
-            "no folder pairs configured: add a `pairs:` entry (see config.example.yaml)",
-            file=config.source,
-        )
 
 
 @click.command("run")
@@ -74,7 +67,7 @@ def run(
         max_bytes=config.logging.max_bytes,
         backups=config.logging.backups,
     )
-    _require_pairs(config)
+    require_pairs(config)
     with open_client(config) as client:
         client.tokens.access_token()  # not logged in: stop now, with exit 78
 

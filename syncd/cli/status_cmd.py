@@ -14,7 +14,16 @@ from typing import Any
 import click
 
 from syncd import units
-from syncd.cli.common import config_options, echo, echo_json, handle_errors, iso_utc, load
+from syncd.cli.common import (
+    config_in_use,
+    config_options,
+    echo,
+    echo_json,
+    handle_errors,
+    iso_utc,
+    load,
+    with_given_config,
+)
 from syncd.config import Config
 from syncd.errors import StateError, StateNotReady
 from syncd.locations import control_dir, state_path
@@ -102,7 +111,7 @@ def status(config_path: Path | None, as_json: bool) -> None:
     if as_json:
         echo_json({**result, "pairs": {name: _stamped(info) for name, info in details.items()}})
     else:
-        _show_status(result, details, daemon)
+        _show_status(config, result, details, daemon)
     if unusable:  # shown with its pair; the exit code says the user must act
         raise SystemExit(unusable[0].exit_code)
 
@@ -113,8 +122,17 @@ def _stamped(info: dict[str, Any]) -> dict[str, Any]:
     return {**info, "last_sync": iso_utc(info["last_sync"]), "errors": errors}
 
 
+def _no_pairs(config: Config) -> str:
+    if config.source is None:
+        return f"  no folder pairs: {config_in_use()} does not exist (`syncd init` writes one)"
+    return f"  no folder pairs in {config.source} (`syncd init --example` prints a complete config)"
+
+
 def _show_status(
-    result: dict[str, Any], details: dict[str, dict[str, Any]], daemon: DaemonStatus | None
+    config: Config,
+    result: dict[str, Any],
+    details: dict[str, dict[str, Any]],
+    daemon: DaemonStatus | None,
 ) -> None:
     head = f"syncd: {result['state']}"
     head += f" (pid {daemon.pid})" if daemon else " (daemon not running)"
@@ -125,6 +143,8 @@ def _show_status(
         echo(f"  the cloud does not answer: {daemon.cloud_problem}; retrying")
     limits = result["limits"]
     echo(f"  limits: up {units.rate(limits['upload'])}, down {units.rate(limits['download'])}")
+    if not details:
+        echo(with_given_config(_no_pairs(config)))
     for name, info in details.items():
         state = info.get("state", "-")
         echo(f"  {name}: {state}  {info['local']} <-> {info['remote']}")

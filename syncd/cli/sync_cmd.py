@@ -19,6 +19,7 @@ from syncd.cli.common import (
     handle_errors,
     load,
     quiet,
+    require_pairs,
     transfer_options,
     verbosity,
     with_overrides,
@@ -28,18 +29,14 @@ from syncd.cli.progress import Display, PlainDisplay, RichDisplay, describe
 from syncd.cloud.client import CloudClient
 from syncd.compose import make_engine, make_limits, open_client, open_store
 from syncd.config import Config, PairConfig
-from syncd.errors import EXIT_FAILURE, EXIT_OK, ConfigError, TransientError
+from syncd.errors import EXIT_FAILURE, EXIT_OK, TransientError
 from syncd.logs import setup_logging
 from syncd.pairlock import PairBusy
 from syncd.sync.engine import PairEngine, SyncReport
 
 
 def _pairs(config: Config, name: str | None) -> list[PairConfig]:
-    if not config.pairs:
-        raise ConfigError(
-            "no folder pairs configured: add a `pairs:` entry (see config.example.yaml)",
-            file=config.source,
-        )
+    require_pairs(config)
     return [config.pair(name)] if name else list(config.pairs)
 
 

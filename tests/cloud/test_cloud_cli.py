@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
 import webbrowser
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -271,7 +273,20 @@ def test_bad_config_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "cloud.nope" in result.stderr
 
 
-@pytest.mark.usefixtures("logged_in")
+@pytest.fixture
+def _logging_restored() -> Iterator[None]:
+    """-v sets up logging for the process (the test's too): undone afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    noisy = {name: logging.getLogger(name).level for name in ("httpx", "httpcore", "stamina")}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, saved in noisy.items():
+        logging.getLogger(name).setLevel(saved)
+
+
+@pytest.mark.usefixtures("logged_in", "_logging_restored")
 def test_quiet_and_verbose_before_or_on_a_cloud_command(config: Path, tmp_path: Path) -> None:
     single = tmp_path / "single.txt"
     single.write_text("hello")
@@ -297,5 +312,7 @@ def test_put_into_a_missing_folder_says_how_to_make_it(config: Path, tmp_path: P
     single.write_text("hello")
     result = run(config, "cloud", "put", str(single), "/no/such dir")
     assert result.exit_code == 1
-    assert result.stderr.startswith("syncd: /no/such dir: not found; make it first: `syncd ")
-    assert result.stderr.rstrip().endswith("cloud mkdir -p '/no/such dir'`"), result.stderr
+    assert result.stderr == (
+        "syncd: /no/such dir: not found; make it first: "
+        f"`syncd cloud mkdir -p '/no/such dir' --config {config}`\n"
+    )
