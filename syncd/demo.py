@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from syncd import journal
 from syncd.cloud.client import CloudClient
 from syncd.cloud.settings import CloudSettings
 from syncd.cloud.tokens import TokenFileStore, TokenSet
@@ -123,8 +124,7 @@ def run_demo(echo: Echo, *, keep: Path | None = None) -> int:
         with CloudClient.from_settings(config.cloud) as client:
             with open_store(config, config.pairs[0]) as store:
                 report = make_engine(config, config.pairs[0], store, client).sync()
-            done = ", ".join(f"{n} {k}" for k, n in sorted(report.counts.items()))
-            echo(f"\nsyncd sync: {done}; {report.bytes_up} B up, {report.bytes_down} B down")
+            echo(f"\nsyncd sync: {journal.report_line(report)}")
             show(echo, "After the first sync (both sides hold everything):", root, emulator)
             _live(echo, config, client, emulator, root)
     if keep is None:

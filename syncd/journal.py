@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from syncd import units
+from syncd.sync.engine import SyncReport
 from syncd.sync.executor import Outcome
 from syncd.sync.model import (
     Conflict,
@@ -97,6 +98,19 @@ def pass_line(
     if failures:
         text += f"; {units.plural(failures, 'item')} failed (retried later)"
     return f"{text}; {seconds:.1f} s"
+
+
+def report_line(report: SyncReport) -> str:
+    """What a one-off sync did, in the same words: `2 uploaded, 1 downloaded; 1.5 KiB up,
+    3.0 MiB down; 1 conflicted copy; 1 item failed`, or `nothing to do`."""
+    text = applied(report.counts) or "nothing to do"
+    if report.bytes_up or report.bytes_down:
+        text += f"; {transferred(report.bytes_up, report.bytes_down)}"
+    if report.conflicts:
+        text += f"; {units.plural(len(report.conflicts), 'conflicted copy', 'conflicted copies')}"
+    if report.failures:
+        text += f"; {units.plural(len(report.failures), 'item')} failed"
+    return text
 
 
 def applied(counts: Mapping[str, int]) -> str:

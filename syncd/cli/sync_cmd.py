@@ -32,24 +32,12 @@ from syncd.config import Config, PairConfig
 from syncd.errors import EXIT_FAILURE, EXIT_OK, TransientError
 from syncd.logs import setup_logging
 from syncd.pairlock import PairBusy
-from syncd.sync.engine import PairEngine, SyncReport
+from syncd.sync.engine import PairEngine
 
 
 def _pairs(config: Config, name: str | None) -> list[PairConfig]:
     require_pairs(config)
     return [config.pair(name)] if name else list(config.pairs)
-
-
-def summary(name: str, report: SyncReport) -> str:
-    """The line a sync ends a pair with, in the words of the daemon's journal."""
-    text = f"{name}: {journal.applied(report.counts) or 'nothing to do'}"
-    if report.bytes_up or report.bytes_down:
-        text += f"; {journal.transferred(report.bytes_up, report.bytes_down)}"
-    if report.conflicts:
-        text += f"; {units.plural(len(report.conflicts), 'conflicted copy', 'conflicted copies')}"
-    if report.failures:
-        text += f"; {units.plural(len(report.failures), 'item')} failed"
-    return text
 
 
 @click.command("sync")
@@ -149,7 +137,7 @@ def _sync_pair(
             report = engine.sync(allow_mass_delete=allow_mass_delete)
         finally:
             display.close()
-    echo(summary(pair.name, report))
+    echo(f"{pair.name}: {journal.report_line(report)}")
     for path, message in sorted(report.failures.items()):
         echo(f"  failed: {path}: {message}", err=True)
     for path, when in report.waiting.items():

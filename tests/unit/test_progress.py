@@ -87,7 +87,7 @@ def test_the_rate_column_shows_binary_rates() -> None:
 def test_the_summary_counts_in_words_and_sizes_in_binary_units() -> None:
     from collections import Counter
 
-    from syncd.cli.sync_cmd import summary
+    from syncd.journal import report_line
     from syncd.sync.engine import SyncReport
 
     report = SyncReport(
@@ -97,11 +97,11 @@ def test_the_summary_counts_in_words_and_sizes_in_binary_units() -> None:
         bytes_up=1536,
         bytes_down=3 * 1024**2,
     )
-    assert summary("docs", report) == (
-        "docs: 2 uploaded, 1 downloaded, 1 conflict; 1.5 KiB up, 3.0 MiB down; "
+    assert report_line(report) == (
+        "2 uploaded, 1 downloaded, 1 conflict; 1.5 KiB up, 3.0 MiB down; "
         "1 conflicted copy; 1 item failed"
     )
     report.conflicts.append("d (conflicted copy).txt")
     report.failures["y"] = "boom"
-    assert summary("docs", report).endswith("; 2 conflicted copies; 2 items failed")
-    assert summary("docs", SyncReport(counts=Counter(record=2))) == "docs: nothing to do"
+    assert report_line(report).endswith("; 2 conflicted copies; 2 items failed")
+    assert report_line(SyncReport(counts=Counter(record=2))) == "nothing to do"
