@@ -57,6 +57,10 @@ COMMANDS = {
         "syncd.cli.controls_cmd:exclude",
         "Keep cloud folders out of the local side (selective sync).",
     ),
+    "init": Lazy(
+        "syncd.cli.init_cmd:init",
+        "Write a first config with one folder pair, and say what to run next.",
+    ),
     "limit": Lazy(
         "syncd.cli.controls_cmd:limit",
         "Change the bandwidth limits of the running daemon (all transfers together).",

@@ -3,12 +3,6 @@ terminal, without `--yes`, they refuse (exit 2) and touch nothing."""
 
 from __future__ import annotations
 
-import os
-import pty
-import select
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -16,6 +10,7 @@ from click.testing import CliRunner, Result
 from syncd.cli import main
 from syncd.sync import localfs
 from tests.integration.harness import Harness
+from tests.integration.terminal import on_a_terminal
 
 
 def _with_trash(h: Harness) -> Path:
@@ -65,54 +60,13 @@ def test_reset_off_a_terminal_needs_yes(h: Harness, tmp_path: Path) -> None:
     assert not h.db_path.exists()
 
 
-def _on_a_terminal(args: list[str], answer: bytes) -> tuple[int, str]:
-    """Run `syncd ARGS` with a pseudo-terminal for its stdin and output, answer its question
-    once it is asked; its exit code and all it wrote."""
-    main_fd, child_fd = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syncd", *args],
-        stdin=child_fd,
-        stdout=child_fd,
-        stderr=child_fd,
-        close_fds=True,
-    )
-    os.close(child_fd)
-    seen = b""
-    answered = False
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([main_fd], [], [], 1.0)
-            if not ready:
-                if proc.poll() is not None:
-                    break
-                continue
-            try:
-                chunk = os.read(main_fd, 4096)
-            except OSError:  # the child closed the terminal: it has ended
-                break
-            if not chunk:
-                break
-            seen += chunk
-            if not answered and b"[y/N]:" in seen:
-                os.write(main_fd, answer)
-                answered = True
-        code = proc.wait(timeout=60)
-    finally:
-        os.close(main_fd)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert answered, seen
-    return code, seen.decode(errors="replace")
-
-
 def test_trash_empty_asks_on_a_terminal(h: Harness, tmp_path: Path) -> None:
     trashed = _with_trash(h)
     config = str(h.write_config(tmp_path / "config.yaml"))
-    code, shown = _on_a_terminal(["trash", "empty", "--config", config], b"n\n")
+    question = b"[y/N]: "
+    code, shown = on_a_terminal(["trash", "empty", "--config", config], [(question, b"n\n")])
     assert code == 1 and "Delete 1 item in the trash of pair for good?" in shown, shown
     assert trashed.exists()
-    code, shown = _on_a_terminal(["trash", "empty", "--config", config], b"y\n")
+    code, shown = on_a_terminal(["trash", "empty", "--config", config], [(question, b"y\n")])
     assert code == 0 and "pair: removed 1 trash folder" in shown, shown
     assert not trashed.exists()

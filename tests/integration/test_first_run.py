@@ -10,7 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from syncd.cli import main
+from syncd.config import load_config
 from syncd.emulator import Emulator
+from tests.integration.terminal import on_a_terminal
 
 
 @pytest.fixture
@@ -118,3 +120,87 @@ def test_status_without_pairs_says_where_it_looked_and_what_to_run(home: Path) -
         f"  no folder pairs in {config} (`syncd init --example --config {config}` prints a "
         "complete config)\n"
     )
+
+
+# --- syncd init ---------------------------------------------------------------------------
+
+CLIENT = ["--client-id", "my-app", "--client-secret", "s3cret"]
+
+
+def test_init_writes_a_config_that_loads_and_says_the_next_command(home: Path) -> None:
+    config = home / "work.yaml"
+    local = home / "Work"
+    result = syncd("init", "--config", str(config), "--local", str(local), *CLIENT)
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        f"wrote {config}: Work: {local} <-> /\n"
+        f"next: `syncd auth login --config {config}` (then `syncd sync --config {config}`)\n"
+    )
+    assert config.stat().st_mode & 0o777 == 0o600  # it holds the client secret
+    loaded = load_config(config)
+    assert [(p.local_root, p.remote_root) for p in loaded.pairs] == [(local, "/")]
+    assert (loaded.cloud.client_id, loaded.cloud.client_secret) == ("my-app", "s3cret")
+    assert "# " in config.read_text()  # commented
+
+
+def test_init_at_the_default_place_keeps_the_next_command_short(home: Path) -> None:
+    result = syncd("init", "--remote", "/Backup", *CLIENT)
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("next: `syncd auth login` (then `syncd sync`)\n")
+    loaded = load_config(None)
+    assert loaded.source == default_config(home)
+    assert loaded.pairs[0].local_root == Path.home() / "OrangeCloud"
+    assert loaded.pairs[0].remote_root == "/Backup"
+
+
+def test_init_never_overwrites_without_force(home: Path) -> None:
+    config = home / "c.yaml"
+    config.write_text("# mine\n", encoding="utf-8")
+    refused = syncd("init", "--config", str(config), "--local", str(home / "A"), *CLIENT)
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        f"syncd: {config}: already exists: kept as it is "
+        f"(`syncd init --force --config {config}` replaces it)\n"
+    )
+    assert config.read_text() == "# mine\n"
+    forced = syncd("init", "--config", str(config), "--local", str(home / "A"), "--force", *CLIENT)
+    assert forced.exit_code == 0 and load_config(config).pairs[0].local_root == home / "A"
+
+
+def test_init_off_a_terminal_needs_the_client_and_refuses_a_bad_folder(home: Path) -> None:
+    config = home / "c.yaml"
+    missing = syncd("init", "--config", str(config), "--client-id", "x")
+    assert missing.exit_code == 2 and "--client-secret is required" in missing.output
+    system = syncd("init", "--config", str(config), "--local", "/etc", *CLIENT)
+    assert system.exit_code == 2 and "pairs.0.local: /etc is a system folder" in system.stderr
+    assert not config.exists()  # nothing written for what would not load
+
+
+def test_init_takes_a_relative_folder_as_the_one_it_names_here(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(home)
+    config = home / "c.yaml"
+    assert syncd("init", "--config", str(config), "--local", "Docs", *CLIENT).exit_code == 0
+    assert load_config(config).pairs[0].local_root == home / "Docs"
+
+
+def test_init_asks_on_a_terminal(home: Path) -> None:
+    config = home / "asked.yaml"
+    local = home / "Asked"
+    code, shown = on_a_terminal(
+        ["init", "--config", str(config)],
+        [
+            (b"Local folder to sync [~/OrangeCloud]: ", f"{local}\n".encode()),
+            (b"Cloud folder to sync it with [/]: ", b"/Shared\n"),
+            (b"Client id of your application: ", b"app-id\n"),
+            (b"Its client secret: ", b"hidden-secret\n"),
+            (b"Its redirect URI [http://127.0.0.1:8976/callback]: ", b"\n"),
+        ],
+    )
+    assert code == 0, shown
+    assert "hidden-secret" not in shown  # not echoed
+    assert f"next: `syncd auth login --config {config}`" in shown
+    loaded = load_config(config)
+    assert (loaded.pairs[0].local_root, loaded.pairs[0].remote_root) == (local, "/Shared")
+    assert (loaded.cloud.client_id, loaded.cloud.client_secret) == ("app-id", "hidden-secret")
