@@ -20,10 +20,10 @@ from pathlib import Path
 from syncd import journal
 from syncd.cloud.client import CloudClient
 from syncd.cloud.settings import CloudSettings
-from syncd.cloud.tokens import TokenFileStore, TokenSet
 from syncd.compose import control_dir, make_engine, open_store
 from syncd.config import Config, PairConfig, SyncOptions
 from syncd.emulator import Emulator
+from syncd.newconfig import save_token
 from syncd.sdnotify import Notifier
 
 REMOTE = "Demo"
@@ -99,9 +99,7 @@ def run_demo(echo: Echo, *, keep: Path | None = None) -> int:
     with Emulator(scratch / "emulator") as emulator:
         echo(f"Started the Orange Cloud emulator at {emulator.origin}")
         token_file = scratch / "state" / "token.json"
-        TokenFileStore(token_file).save(
-            TokenSet.from_response(emulator.issue_token(), now=time.time())
-        )
+        save_token(token_file, emulator.issue_token())
         echo("Logged in to it (OAuth tokens saved with mode 0600)")
         config = Config(
             cloud=CloudSettings(

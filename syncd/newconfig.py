@@ -12,10 +12,13 @@ import contextlib
 import json
 import os
 import tempfile
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from syncd.config import DEFAULT_REDIRECT_URI, Config, Defaults, check_pair_roots, parse_config
 
@@ -53,6 +56,22 @@ class NewConfig:
     client_secret: str = ""
     redirect_uri: str = DEFAULT_REDIRECT_URI
     emulator: Emulated | None = None
+
+
+def local_folder(typed: str) -> str:
+    """A local folder as a config should say it: a relative one as the absolute folder it
+    names here (the config needs one); `~/...` as it is, for the config to expand."""
+    if typed == "~" or typed.startswith("~/") or Path(typed).is_absolute():
+        return typed
+    return str(Path(typed).absolute())
+
+
+def save_token(token_file: Path, response: Mapping[str, Any]) -> None:
+    """Log in with a token response (as a token endpoint gives it): saved where the client
+    looks, as `syncd auth login` saves it."""
+    from syncd.cloud.tokens import TokenFileStore, TokenSet
+
+    TokenFileStore(token_file).save(TokenSet.from_response(dict(response), now=time.time()))
 
 
 def _q(value: str | Path) -> str:

@@ -17,21 +17,13 @@ import click
 from syncd.cli.common import config_in_use, config_options, given_config, handle_errors, note
 from syncd.config import DEFAULT_REDIRECT_URI, default_config_path
 from syncd.errors import ConfigError
-from syncd.newconfig import NewConfig, checked, example_config, render, write
+from syncd.newconfig import NewConfig, checked, example_config, local_folder, render, write
 
 DEFAULT_LOCAL = "~/OrangeCloud"
 
 
 def _on_a_terminal() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
-
-
-def _absolute(local: str) -> str:
-    """A relative folder as the absolute one it names here (the config needs one); `~/...`
-    stays as it is, for the config to expand."""
-    if local == "~" or local.startswith("~/") or Path(local).is_absolute():
-        return local
-    return str(Path(local).absolute())
 
 
 def _ask(value: str | None, flag: str, question: str, default: str | None, hide: bool) -> str:
@@ -80,7 +72,7 @@ def init(
         raise ConfigError("already exists: kept as it is (`syncd init --force` replaces it)",
                           file=path)  # fmt: skip
     new = NewConfig(
-        local=_absolute(_ask(local, "--local", "Local folder to sync", DEFAULT_LOCAL, False)),
+        local=local_folder(_ask(local, "--local", "Local folder to sync", DEFAULT_LOCAL, False)),
         remote=_ask(remote, "--remote", "Cloud folder to sync it with", "/", False),
         client_id=_ask(client_id, "--client-id", "Client id of your application", None, False),
         client_secret=_ask(client_secret, "--client-secret", "Its client secret", None, True),
