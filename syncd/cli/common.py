@@ -64,34 +64,39 @@ def _verbose_given(ctx: click.Context, param: click.Parameter, value: int) -> No
 _PATH = click.Path(dir_okay=False, path_type=Path)
 _CONFIG_HELP = "Config file (default: $XDG_CONFIG_HOME/syncd/config.yaml, or $SYNCD_CONFIG)."
 _OUTPUT_OPTIONS = (
-    click.option("-v", "--verbose", count=True, expose_value=False, callback=_verbose_given,
-                 help="Log what happens on stderr (-vv: HTTP too)."),
     click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_quiet_given,
                  help="Print only problems and what was asked for (no progress lines)."),
+    click.option("-v", "--verbose", count=True, expose_value=False, callback=_verbose_given,
+                 help="Log what happens on stderr (-vv: HTTP too)."),
 )  # fmt: skip
+
+
+def _with(func: Callable[P, R], *options: Callable[[Any], Any]) -> Callable[P, R]:
+    """`func` with `options`, listed in `--help` in the order given."""
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 def global_options(func: Callable[P, R]) -> Callable[P, R]:
     """`--config`, `-q`, `-v` given before the command (`syncd --config X status`)."""
-    for option in (
-        *_OUTPUT_OPTIONS,
+    return _with(
+        func,
         click.option("--config", "config_path", type=_PATH, expose_value=False,
                      callback=_config_before, help=_CONFIG_HELP),
-    ):  # fmt: skip
-        func = option(func)
-    return func
+        *_OUTPUT_OPTIONS,
+    )  # fmt: skip
 
 
 def config_options(func: Callable[P, R]) -> Callable[P, R]:
     """`--config FILE` (passed as `config_path`), `-q` and `-v`, on a command that reads a
     config; each also accepted before the command."""
-    for option in (
-        *_OUTPUT_OPTIONS,
+    return _with(
+        func,
         click.option("--config", "config_path", type=_PATH, envvar=CONFIG_ENV,
                      callback=_config_given, help=_CONFIG_HELP),
-    ):  # fmt: skip
-        func = option(func)
-    return func
+        *_OUTPUT_OPTIONS,
+    )  # fmt: skip
 
 
 def given_config() -> Path | None:
@@ -304,14 +309,13 @@ _RATE_HELP = "('2 MiB', '500k'; 0 or 'off' = none)"
 
 def bandwidth_options(func: Callable[P, R]) -> Callable[P, R]:
     """`--upload-limit`, `--download-limit` and `--bwlimit UP:DOWN`."""
-    for option in (
-        click.option("--bwlimit", metavar="UP:DOWN",
-                     help=f"Both limits, as rclone takes them (one rate: both) {_RATE_HELP}."),
-        click.option("--download-limit", help=f"Bytes/s for all downloads {_RATE_HELP}."),
+    return _with(
+        func,
         click.option("--upload-limit", help=f"Bytes/s for all uploads {_RATE_HELP}."),
-    ):  # fmt: skip
-        func = option(func)
-    return func
+        click.option("--download-limit", help=f"Bytes/s for all downloads {_RATE_HELP}."),
+        click.option("--bwlimit", metavar="UP:DOWN",
+                     help=f"Both limits as rclone takes them, or one rate for both {_RATE_HELP}."),
+    )  # fmt: skip
 
 
 def transfer_options(func: Callable[P, R]) -> Callable[P, R]:

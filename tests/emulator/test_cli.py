@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from syncd.cli import main
 from syncd.cli.emulator_cmd import _is_loopback, _size, _zone
 from syncd.config import Defaults, parse_config
+from tests.integration.harness import run_syncd
 
 
 @contextmanager
@@ -115,15 +116,6 @@ def test_offsets_and_loopback() -> None:
     assert not _is_loopback("0.0.0.0") and not _is_loopback("example.org")
 
 
-def _syncd(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "syncd", *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_write_config_gives_a_config_that_syncs_at_once(tmp_path: Path) -> None:
     config = tmp_path / "emu.yaml"
     local = tmp_path / "here"
@@ -137,9 +129,9 @@ def test_write_config_gives_a_config_that_syncs_at_once(tmp_path: Path) -> None:
         assert [(p.local_root, p.remote_root) for p in loaded.pairs] == [(local, "/")]
         local.mkdir()
         (local / "hello.txt").write_text("hello")
-        synced = _syncd(config, "sync")  # no login: the token is there already
+        synced = run_syncd(config, "sync")  # no login: the token is there already
         assert synced.returncode == 0, synced.stdout + synced.stderr
-        listed = _syncd(config, "cloud", "ls")
+        listed = run_syncd(config, "cloud", "ls")
         assert listed.returncode == 0 and "hello.txt" in listed.stdout, listed.stderr
         assert stop(proc) == 0
     # The next run writes it again (a new port, a new token), and syncs on.
@@ -150,7 +142,7 @@ def test_write_config_gives_a_config_that_syncs_at_once(tmp_path: Path) -> None:
             ).cloud.api_url
             == info["api_base"]
         )
-        assert _syncd(config, "cloud", "df").returncode == 0
+        assert run_syncd(config, "cloud", "df").returncode == 0
         assert stop(proc) == 0
 
 
