@@ -128,6 +128,12 @@ def _no_pairs(config: Config) -> str:
     return f"  no folder pairs in {config.source} (`syncd init --example` prints a complete config)"
 
 
+def say(text: str) -> None:
+    """A status line; the fixes it suggests (the daemon's, the state DB's) keep the
+    `--config` given to this command."""
+    echo(with_given_config(text))
+
+
 def _show_status(
     config: Config,
     result: dict[str, Any],
@@ -138,29 +144,29 @@ def _show_status(
     head += f" (pid {daemon.pid})" if daemon else " (daemon not running)"
     if daemon and daemon.free_space is not None:
         head += f", cloud free space {units.size(daemon.free_space)}"
-    echo(head)
+    say(head)
     if daemon and daemon.cloud_problem:
-        echo(f"  the cloud does not answer: {daemon.cloud_problem}; retrying")
+        say(f"  the cloud does not answer: {daemon.cloud_problem}; retrying")
     limits = result["limits"]
-    echo(f"  limits: up {units.rate(limits['upload'])}, down {units.rate(limits['download'])}")
+    say(f"  limits: up {units.rate(limits['upload'])}, down {units.rate(limits['download'])}")
     if not details:
-        echo(with_given_config(_no_pairs(config)))
+        say(_no_pairs(config))
     for name, info in details.items():
         state = info.get("state", "-")
-        echo(f"  {name}: {state}  {info['local']} <-> {info['remote']}")
-        echo(f"    last sync: {_when(info.get('last_sync'))}")
+        say(f"  {name}: {state}  {info['local']} <-> {info['remote']}")
+        say(f"    last sync: {_when(info.get('last_sync'))}")
         if info.get("message"):
-            echo(f"    {info['message']}")
+            say(f"    {info['message']}")
         if info.get("pending_uploads") or info.get("pending_downloads"):
             uploads = units.plural(info["pending_uploads"], "upload")
-            echo(f"    pending: {uploads}, {units.plural(info['pending_downloads'], 'download')}")
+            say(f"    pending: {uploads}, {units.plural(info['pending_downloads'], 'download')}")
         if info.get("state_problem"):
-            echo(f"    state: {info['state_problem']}")
+            say(f"    state: {info['state_problem']}")
         for error in info["errors"]:
             retry = "" if error["retry_at"] < time.time() else f", retry {_when(error['retry_at'])}"
-            echo(
+            say(
                 f"    error: {error['path']}: {error['action']}: {error['message']} "
                 f"(attempt {error['attempts']}{retry})"
             )
         for copy in info["conflicts"]:
-            echo(f"    conflicted copy: {copy}")
+            say(f"    conflicted copy: {copy}")
