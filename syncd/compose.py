@@ -6,8 +6,6 @@ their dependencies as arguments and never reach for globals.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import shutil
 import tempfile
 import threading
@@ -18,6 +16,7 @@ from pathlib import Path
 from syncd import __version__
 from syncd.cloud.client import CloudClient
 from syncd.config import Config, PairConfig, check_pair_roots
+from syncd.locations import control_dir, state_path
 from syncd.pairlock import PairLock
 from syncd.store import Store
 from syncd.sync.engine import PairEngine
@@ -26,21 +25,15 @@ from syncd.sync.io import TokenBucket
 from syncd.sync.remote import ListingCache, RemoteSide
 from syncd.sync.report import Observers
 
-
-def state_path(config: Config, pair: PairConfig) -> Path:
-    return config.state_dir / "pairs" / pair.name / "state.db"
-
-
-def control_dir(config: Config) -> Path:
-    """Where the daemon of this config keeps its pid, status and control files (pause flag,
-    limits): apart from any other config's, even with the same `state_dir`. Named after the
-    config file (its name, and a digest of its resolved path)."""
-    if config.source is None:
-        return config.state_dir / "daemons" / "default"
-    resolved = str(config.source.resolve())
-    stem = re.sub(r"[^A-Za-z0-9._-]", "_", config.source.stem) or "config"
-    digest = hashlib.sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:10]
-    return config.state_dir / "daemons" / f"{stem}-{digest}"
+__all__ = [
+    "control_dir",
+    "make_engine",
+    "make_limits",
+    "open_client",
+    "open_store",
+    "private_paths",
+    "state_path",
+]
 
 
 def open_client(config: Config) -> CloudClient:

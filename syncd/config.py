@@ -278,7 +278,10 @@ class Config:
         if name is None:
             if len(self.pairs) == 1:
                 return self.pairs[0]
-            names = ", ".join(p.name for p in self.pairs) or "none configured"
+            if not self.pairs:
+                problem = "no folder pairs configured: `syncd init` writes a config with one"
+                raise ConfigError(problem, file=self.source)
+            names = ", ".join(p.name for p in self.pairs)
             raise ConfigError(f"choose a folder pair with --pair ({names})", file=self.source)
         for pair in self.pairs:
             if pair.name == name:
@@ -676,7 +679,7 @@ def load_config(path: Path | None, *, defaults: Defaults | None = None) -> Confi
         text = raw.decode("utf-8")
     except FileNotFoundError:
         if explicit:
-            raise ConfigError("config file not found", file=path) from None
+            raise ConfigError("config file not found: `syncd init` writes one", file=path) from None
         return parse_config("", source=None, defaults=defaults)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config: {exc}", file=path) from None

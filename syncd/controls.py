@@ -23,7 +23,8 @@ from syncd import pausing
 from syncd.compose import state_path
 from syncd.config import Config, PairConfig
 from syncd.errors import ConfigError, PathError, SyncdError
-from syncd.store import SELECTIVE_KEY, Store
+from syncd.state_reader import SELECTIVE_KEY
+from syncd.store import Store
 from syncd.sync import localfs
 
 LIMITS_FILE = "limits.json"
@@ -197,6 +198,17 @@ def restore(root: Path, rel_path: str, *, target: str | None = None) -> Path:
     os.rename(candidates[0], destination)
     localfs.remove_empty_dirs(candidates[0].parent, localfs.state_dir(root) / localfs.TRASH_DIR)
     return destination
+
+
+def trash_to_empty(root: Path, now: datetime, *, older_than_days: int = 0) -> list[TrashedItem]:
+    """What `empty_trash` with the same arguments deletes (a bucket goes whole once its age
+    in whole days reaches `older_than_days`, as `localfs.purge_trash` has it)."""
+    return [
+        item
+        for item in trashed_items(root)
+        if older_than_days <= 0
+        or (item.trashed_at is not None and (now - item.trashed_at).days >= older_than_days)
+    ]
 
 
 def empty_trash(root: Path, now: datetime, *, older_than_days: int = 0) -> int:

@@ -17,12 +17,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from syncd import journal
 from syncd.cloud.client import CloudClient
 from syncd.cloud.settings import CloudSettings
-from syncd.cloud.tokens import TokenFileStore, TokenSet
 from syncd.compose import control_dir, engine_factory, make_engine, make_limits, open_store
 from syncd.config import Config, PairConfig
 from syncd.emulator import Emulator
+from syncd.newconfig import save_token
 from syncd.sdnotify import Notifier
 from syncd.sync.options import SyncOptions
 
@@ -99,9 +100,7 @@ def run_demo(echo: Echo, *, keep: Path | None = None) -> int:
     with Emulator(scratch / "emulator") as emulator:
         echo(f"Started the Orange Cloud emulator at {emulator.origin}")
         token_file = scratch / "state" / "token.json"
-        TokenFileStore(token_file).save(
-            TokenSet.from_response(emulator.issue_token(), now=time.time())
-        )
+        save_token(token_file, emulator.issue_token())
         echo("Logged in to it (OAuth tokens saved with mode 0600)")
         config = Config(
             cloud=CloudSettings(
@@ -127,8 +126,7 @@ def run_demo(echo: Echo, *, keep: Path | None = None) -> int:
                     config, config.pairs[0], store, client, limits=make_limits(config)
                 )
                 report = engine.sync()
-            done = ", ".join(f"{n} {k}" for k, n in sorted(report.counts.items()))
-            echo(f"\nsyncd sync: {done}; {report.bytes_up} B up, {report.bytes_down} B down")
+            echo(f"\nsyncd sync: {journal.report_line(report)}")
             show(echo, "After the first sync (both sides hold everything):", root, emulator)
             _live(echo, config, client, emulator, root)
     if keep is None:

@@ -1,17 +1,23 @@
 """What a pair's store says about it, read beside a running daemon: when it was last in sync,
 the paths that failed (with their next retry), the conflicted copies still on disk, and the
-excluded cloud folders. `syncd status` and the dashboard both read it through here.
+excluded cloud folders. `syncd status` and the dashboard both read it through here, with
+the standard `sqlite3` alone (`state_reader`), so `syncd status` starts without SQLAlchemy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from syncd.compose import state_path
 from syncd.config import Config, PairConfig
-from syncd.controls import excluded_folders
 from syncd.errors import StateError
-from syncd.store import LAST_SYNC_KEY, ConflictRecord, PathFailure, Store
+from syncd.locations import state_path
+from syncd.state_reader import (
+    LAST_SYNC_KEY,
+    SELECTIVE_KEY,
+    ConflictRecord,
+    PathFailure,
+    StateReader,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +46,7 @@ def failure_json(failure: PathFailure) -> dict[str, object]:
 
 def pair_details(config: Config, pair: PairConfig) -> PairDetails:
     try:
-        with Store.open(state_path(config, pair), readonly=True) as store:
+        with StateReader.open(state_path(config, pair)) as store:
             raw = store.get_meta(LAST_SYNC_KEY)
             return PairDetails(
                 last_sync=float(raw) if raw else None,
@@ -48,7 +54,7 @@ def pair_details(config: Config, pair: PairConfig) -> PairDetails:
                 conflicts=tuple(
                     c for c in store.conflicts() if (pair.local_root / c.rel_path).exists()
                 ),
-                excluded=tuple(excluded_folders(store)),
+                excluded=tuple(sorted(store.get_meta_json(SELECTIVE_KEY) or [])),
             )
     except StateError as exc:
         return PairDetails(error=exc)

@@ -24,6 +24,7 @@ from syncd.sync.model import (
     MoveRemote,
     Upload,
 )
+from syncd.sync.report import SyncReport
 
 
 def _folder(rel_path: str, kind: Kind) -> str:
@@ -88,15 +89,38 @@ def pass_line(
     seconds: float,
 ) -> str | None:
     """One line for a pass that did something; None for one that did nothing."""
-    parts = [_counted(name, counts[name]) for name in _PAST if counts.get(name)]
-    if not parts and not failures:
+    done = applied(counts)
+    if not done and not failures:
         return None
-    text = "pass done: " + (", ".join(parts) or "nothing applied")
+    text = "pass done: " + (done or "nothing applied")
     if bytes_up or bytes_down:
-        text += f"; {units.size(bytes_up)} up, {units.size(bytes_down)} down"
+        text += f"; {transferred(bytes_up, bytes_down)}"
     if failures:
         text += f"; {units.plural(failures, 'item')} failed (retried later)"
     return f"{text}; {seconds:.1f} s"
+
+
+def report_line(report: SyncReport) -> str:
+    """What a one-off sync did, in the same words: `2 uploaded, 1 downloaded; 1.5 KiB up,
+    3.0 MiB down; 1 conflicted copy; 1 item failed`, or `nothing to do`."""
+    text = applied(report.counts) or "nothing to do"
+    if report.bytes_up or report.bytes_down:
+        text += f"; {transferred(report.bytes_up, report.bytes_down)}"
+    if report.conflicts:
+        text += f"; {units.plural(len(report.conflicts), 'conflicted copy', 'conflicted copies')}"
+    if report.failures:
+        text += f"; {units.plural(len(report.failures), 'item')} failed"
+    return text
+
+
+def applied(counts: Mapping[str, int]) -> str:
+    """What was applied, by kind of action (`outcome_name`s): `2 uploaded, 1 folder made
+    here`; empty for nothing worth a word (only records of what both sides agree on)."""
+    return ", ".join(_counted(name, counts[name]) for name in _PAST if counts.get(name))
+
+
+def transferred(bytes_up: int, bytes_down: int) -> str:
+    return f"{units.size(bytes_up)} up, {units.size(bytes_down)} down"
 
 
 def _counted(name: str, count: int) -> str:

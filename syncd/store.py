@@ -1,11 +1,13 @@
-"""The per-pair state database: the only module that speaks SQL.
+"""The per-pair state database: with `syncd.state_reader`, the only module that speaks SQL.
 
 SQLite through SQLAlchemy Core, schema owned by the Alembic revisions in `migrations/`
 (run on every open; a new, empty DB is created from the tables below, which a test holds
 identical to what the revisions make). WAL lets `syncd status` read while the daemon
 writes; every write transaction starts with `BEGIN IMMEDIATE`, because a deferred
 transaction that reads and then writes fails with "database is locked" when another
-connection got there first.
+connection got there first. The plain reads that `syncd status` also makes (meta, failures,
+conflicts, the schema revision) are `syncd.state_reader`'s, run here on the driver's own
+connection.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,11 +28,25 @@ from sqlalchemy import event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 
-from syncd.errors import DiskFull, StateError, StateNotReady, SyncdError
+from syncd.errors import DiskFull, StateError, StateNotReady
+from syncd.state_reader import (
+    SCHEMA_HEAD,
+    ConflictRecord,
+    PathFailure,
+    known_problem,
+    read_conflicts,
+    read_failures,
+    read_meta,
+    revision_problem,
+    schema_revision,
+    unusable,
+)
+from syncd.sync.model import BaseEntry, Kind
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
-from syncd.sync.model import BaseEntry, Kind
+
+__all__ = ["SCHEMA_HEAD", "ConflictRecord", "PathFailure", "Store"]
 
 metadata = sa.MetaData()
 
@@ -84,31 +99,12 @@ _alembic_version = sa.Table(
 
 _BATCH = 2000
 
-# The keys of the meta table: one value each, for the pair as a whole.
+# The keys of the meta table: one value each, for the pair as a whole (with those a
+# reader needs, in `state_reader`).
 MARKER_KEY = "root_marker"  # the root's .syncd marker this state belongs to
 REMOTE_ROOT_KEY = "remote_root"  # the cloud path the pair was synced with
 REMOTE_ROOT_ID_KEY = "remote_root_id"  # and that folder's id then
-LAST_SYNC_KEY = "last_sync"  # when the pair was last fully in sync (epoch seconds)
-SELECTIVE_KEY = "selective_excludes"  # `syncd exclude`: folders kept off this computer
 SHARED_IDENTITIES_KEY = "shared_identities"  # see `sync.identities`
-
-
-@dataclass(frozen=True, slots=True)
-class PathFailure:
-    rel_path: str
-    action: str
-    message: str
-    attempts: int
-    first_failed: float
-    retry_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class ConflictRecord:
-    rel_path: str
-    original: str
-    loser: str
-    created_at: float
 
 
 def migrations_dir() -> Path:
@@ -119,11 +115,6 @@ def migrations_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
-# The newest schema revision in `migrations/versions` (a test checks it against Alembic's
-# own view). Knowing it here lets an up-to-date DB open without importing Alembic at all.
-SCHEMA_HEAD = "0001"
-
-
 def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
     from alembic.config import Config as AlembicConfig
 
@@ -132,6 +123,14 @@ def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
     if connection is not None:
         config.attributes["connection"] = connection
     return config
+
+
+def known_revision(revision: str) -> bool:
+    """Whether `revision` is one of this syncd's own (older than the head, or the head)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config())
+    return any(rev.revision == revision for rev in script.walk_revisions())
 
 
 def head_revision() -> str:
@@ -217,7 +216,7 @@ class Store:
         except (sa.exc.DatabaseError, sqlite3.DatabaseError) as exc:
             engine.dispose()
             # Whatever keeps a DB from opening makes it unusable as it is.
-            raise (_known_problem(path, exc) or _unusable(path, exc)) from None
+            raise (known_problem(path, exc) or unusable(path, exc)) from None
         return store
 
     @contextmanager
@@ -227,7 +226,7 @@ class Store:
         try:
             yield
         except (sa.exc.DatabaseError, sqlite3.DatabaseError) as exc:
-            problem = _known_problem(self.path, exc)
+            problem = known_problem(self.path, exc)
             if problem is None:
                 raise
             raise problem from None
@@ -249,7 +248,7 @@ class Store:
             from alembic.util.exc import CommandError
 
             head = head_revision()
-            if current is not None and current != head and not self._known(current):
+            if current is not None and current != head and not known_revision(current):
                 raise StateError(
                     f"{self.path}: state database has schema {current}, newer than this syncd "
                     f"understands ({head}). Upgrade syncd, or run `syncd reset` to rebuild it."
@@ -261,35 +260,13 @@ class Store:
 
     def _check_revision(self) -> None:
         with self._engine.connect() as connection:
-            current = self._revision(connection)
-        if current == SCHEMA_HEAD:
-            return
-        if current is None or self._known(current):
-            # Being created (by a sync that has just started), or older: the next sync
-            # migrates it.
-            raise StateNotReady(
-                f"{self.path}: state database has schema {current}, expected {SCHEMA_HEAD}"
-                " (start the daemon or run `syncd sync` once to migrate it)"
-            )
-        raise StateError(
-            f"{self.path}: state database has schema {current}, newer than this syncd "
-            f"understands ({SCHEMA_HEAD}). Upgrade syncd, or run `syncd reset` to rebuild it."
-        )
+            problem = revision_problem(self.path, self._revision(connection))
+        if problem is not None:
+            raise problem
 
     @staticmethod
     def _revision(connection: Connection) -> str | None:
-        inspector = sa.inspect(connection)
-        if not inspector.has_table("alembic_version"):
-            return None
-        row = connection.exec_driver_sql("SELECT version_num FROM alembic_version").first()
-        return None if row is None else str(row[0])
-
-    @staticmethod
-    def _known(revision: str) -> bool:
-        from alembic.script import ScriptDirectory
-
-        script = ScriptDirectory.from_config(_alembic_config())
-        return any(rev.revision == revision for rev in script.walk_revisions())
+        return schema_revision(_driver(connection))
 
     def close(self) -> None:
         self._engine.dispose()
@@ -312,7 +289,7 @@ class Store:
         with self._read() as connection:
             # The driver's own cursor, streamed: this runs over every synced path at start,
             # and SQLAlchemy's buffered rows would hold a second copy of the whole table.
-            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor = _driver(connection).cursor()
             try:
                 cursor.arraysize = 1000
                 cursor.execute(
@@ -322,7 +299,7 @@ class Store:
                 # Paths and ids are interned: the scan and the listing produce equal strings
                 # for the same items, and one shared copy saves tens of MiB on big trees.
                 intern = sys.intern
-                rows: Iterable[tuple[Any, ...]] = cursor  # type: ignore[assignment]
+                rows: Iterable[tuple[Any, ...]] = cursor
                 return {
                     intern(path): BaseEntry(
                         kinds[kind], size, mtime, inode, sha, intern(rid), created, modified
@@ -363,8 +340,7 @@ class Store:
 
     def get_meta(self, key: str) -> str | None:
         with self._read() as connection:
-            value = connection.scalar(sa.select(meta_table.c.value).where(meta_table.c.key == key))
-        return None if value is None else str(value)
+            return read_meta(_driver(connection), key)
 
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as connection:
@@ -437,18 +413,7 @@ class Store:
 
     def failures(self) -> list[PathFailure]:
         with self._read() as connection:
-            rows = connection.execute(sa.select(errors_table).order_by(errors_table.c.rel_path))
-            return [
-                PathFailure(
-                    row.rel_path,
-                    row.action,
-                    row.message,
-                    row.attempts,
-                    row.first_failed,
-                    row.retry_at,
-                )
-                for row in rows
-            ]
+            return read_failures(_driver(connection))
 
     # --- conflicted copies -------------------------------------------------------------
 
@@ -470,39 +435,11 @@ class Store:
 
     def conflicts(self) -> list[ConflictRecord]:
         with self._read() as connection:
-            rows = connection.execute(
-                sa.select(conflicts_table).order_by(conflicts_table.c.rel_path)
-            )
-            return [ConflictRecord(r.rel_path, r.original, r.loser, r.created_at) for r in rows]
+            return read_conflicts(_driver(connection))
 
 
-def _unusable(path: Path, exc: BaseException) -> StateError:
-    return StateError(
-        f"{path}: state database is unreadable or corrupt ({exc.__class__.__name__}: "
-        f"{_first_line(exc)}). Run `syncd reset` to rebuild it from both sides "
-        "(nothing is deleted; differing files become conflicted copies)."
-    )
-
-
-def _known_problem(path: Path, exc: BaseException) -> SyncdError | None:
-    """The error the user can act on for what SQLite reported, by its result code; None
-    for anything else."""
-    cause = getattr(exc, "orig", None) or exc
-    code = getattr(cause, "sqlite_errorcode", None)
-    if code is None:
-        return None
-    primary = code & 0xFF  # extended result codes keep the primary one in the low byte
-    if primary == sqlite3.SQLITE_FULL:
-        return DiskFull(
-            f"{path}: the disk is full, the state database cannot grow ({_first_line(exc)}). "
-            "Free some space; the next sync carries on where this one stopped (nothing is "
-            "lost)."
-        )
-    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-        return _unusable(path, exc)
-    return None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc)
-    return text.splitlines()[0] if text else exc.__class__.__name__
+def _driver(connection: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under a SQLAlchemy one, for `syncd.state_reader`'s queries."""
+    driver = connection.connection.dbapi_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver

@@ -26,7 +26,10 @@ def rate(per_second: int) -> str:
     return f"{size(per_second)}/s" if per_second > 0 else "unlimited"
 
 
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """`plural(1, "item")` -> `"1 item"`; `plural(3, "copy", "copies")` -> `"3 copies"`."""
+def plural(
+    count: int, singular: str, plural_form: str | None = None, *, zero: str | None = None
+) -> str:
+    """`plural(1, "item")` -> `"1 item"`; `plural(3, "copy", "copies")` -> `"3 copies"`;
+    `plural(0, "item", zero="no")` -> `"no items"`."""
     word = singular if count == 1 else (plural_form or singular + "s")
-    return f"{count} {word}"
+    return f"{zero if count == 0 and zero else count} {word}"

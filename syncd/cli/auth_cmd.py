@@ -13,7 +13,16 @@ from typing import Any
 
 import click
 
-from syncd.cli.common import config_option, echo_json, handle_errors, load, open_browser
+from syncd.cli.common import (
+    config_options,
+    echo_json,
+    handle_errors,
+    iso_utc,
+    load,
+    note,
+    open_browser,
+    require_client,
+)
 from syncd.cloud.client import CloudClient
 from syncd.cloud.login import login_with_browser, login_with_paste
 from syncd.cloud.retry import RetryPolicy
@@ -35,7 +44,7 @@ def auth() -> None:
 
 
 @auth.command()
-@config_option
+@config_options
 @click.option(
     "--no-browser",
     is_flag=True,
@@ -63,6 +72,7 @@ def login(config_path: Path | None, no_browser: bool, timeout: float, prompt: st
     until --timeout. With --no-browser, paste the redirected address instead.
     """
     config = load(config_path)
+    require_client(config)
     settings = config.cloud
     tokens = TokenManager(settings, TokenFileStore(settings.token_file))
     try:
@@ -79,11 +89,11 @@ def login(config_path: Path | None, no_browser: bool, timeout: float, prompt: st
             )
     finally:
         tokens.close()
-    click.echo(f"Logged in. Tokens saved in {settings.token_file}")
+    note(f"Logged in. Tokens saved in {settings.token_file}")
 
 
 @auth.command()
-@config_option
+@config_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors
 def status(config_path: Path | None, as_json: bool) -> None:
@@ -106,7 +116,7 @@ def status(config_path: Path | None, as_json: bool) -> None:
         now = datetime.now(UTC)
         if token.expires_at is not None:
             expires = datetime.fromtimestamp(token.expires_at, UTC)
-            report["access_token_expires"] = expires.isoformat(timespec="seconds")
+            report["access_token_expires"] = iso_utc(expires)
             report["access_token_expired"] = expires <= now
         report["refresh_token"] = bool(token.refresh_token)
         tokens = TokenManager(settings, store)
@@ -150,12 +160,12 @@ def _print_status(report: dict[str, Any]) -> None:
 
 
 @auth.command()
-@config_option
+@config_options
 @handle_errors
 def logout(config_path: Path | None) -> None:
     """Forget the tokens (delete the token file)."""
     config = load(config_path)
     if TokenFileStore(config.cloud.token_file).delete():
-        click.echo(f"Logged out (deleted {config.cloud.token_file}).")
+        note(f"Logged out (deleted {config.cloud.token_file}).")
     else:
-        click.echo("Was not logged in.")
+        note("Was not logged in.")

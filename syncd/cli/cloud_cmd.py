@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,9 +19,20 @@ from typing import Any
 import click
 
 from syncd import units
-from syncd.cli.common import config_option, echo, echo_json, handle_errors, load
+from syncd.cli.common import (
+    config_options,
+    confirm,
+    echo,
+    echo_json,
+    handle_errors,
+    iso_utc,
+    load,
+    note,
+    quiet,
+    yes_option,
+)
 from syncd.cloud.client import CloudClient
-from syncd.cloud.errors import AlreadyExists, CloudError, InvalidName, NotAFile
+from syncd.cloud.errors import AlreadyExists, CloudError, InvalidName, NotAFile, NotFound
 from syncd.cloud.models import FolderListing, RemoteFile, RemoteFolderRef
 from syncd.cloud.paths import (
     PathResolver,
@@ -62,23 +74,20 @@ def _session(config_path: Path | None) -> Iterator[_Ctx]:
 
 
 class _Progress:
-    """A rich bar on a terminal, one plain line per finished transfer otherwise."""
+    """A rich bar on a terminal, one plain line per finished transfer otherwise; with -q,
+    neither."""
 
     def __init__(self) -> None:
         # rich is imported only here: the other commands need not pay for it.
-        from rich import progress as rp
         from rich.console import Console
+        from rich.progress import Progress
+
+        from syncd.cli.bars import transfer_columns
 
         console = Console(stderr=True)
         self._bar: Any = None
-        if console.is_terminal:
-            columns = (rp.BarColumn(), rp.DownloadColumn(), rp.TransferSpeedColumn())
-            self._bar = rp.Progress(
-                rp.TextColumn("{task.description}", markup=False),  # names, never markup
-                *columns,
-                rp.TimeRemainingColumn(),
-                console=console,
-            )
+        if console.is_terminal and not quiet():
+            self._bar = Progress(*transfer_columns(), console=console)
 
     def __enter__(self) -> _Progress:
         if self._bar is not None:
@@ -93,7 +102,7 @@ class _Progress:
     def task(self, verb: str, label: str, total: int) -> Iterator[Callable[[int], None]]:
         if self._bar is None:
             yield lambda _n: None
-            echo(f"{verb} {label} ({units.size(total)})")
+            note(f"{verb} {label} ({units.size(total)})")
             return
         task_id = self._bar.add_task(printable(label), total=total)
         yield lambda n: self._bar.advance(task_id, n)
@@ -118,8 +127,8 @@ def _entry(item: RemoteFile | RemoteFolderRef, path: str) -> dict[str, Any]:
             "id": item.id,
             "size": item.size,
             "type": item.type,
-            "created": item.creation_date.isoformat(),
-            "modified": item.last_update_date.isoformat(),
+            "created": iso_utc(item.creation_date),
+            "modified": iso_utc(item.last_update_date),
         }
     return {"path": path, "name": item.name, "kind": "folder", "id": item.id}
 
@@ -142,7 +151,7 @@ def _tree_paths(
 
 
 @cloud.command("ls")
-@config_option
+@config_options
 @click.option("-R", "--recursive", is_flag=True, help="List the whole subtree.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.argument("path", default="/")
@@ -177,7 +186,7 @@ def ls_cmd(config_path: Path | None, recursive: bool, as_json: bool, path: str) 
 
 
 @cloud.command("info")
-@config_option
+@config_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.argument("path")
 @handle_errors
@@ -204,7 +213,7 @@ def info_cmd(config_path: Path | None, as_json: bool, path: str) -> None:
 
 
 @cloud.command("df")
-@config_option
+@config_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @handle_errors
 def df_cmd(config_path: Path | None, as_json: bool) -> None:
@@ -221,7 +230,7 @@ def df_cmd(config_path: Path | None, as_json: bool) -> None:
 
 
 @cloud.command("mkdir")
-@config_option
+@config_options
 @click.option(
     "-p", "--parents", is_flag=True, help="Create missing parents; no error if it exists."
 )
@@ -242,27 +251,26 @@ def mkdir_cmd(config_path: Path | None, parents: bool, path: str) -> None:
 
 
 @cloud.command("rm")
-@config_option
+@config_options
 @click.option("-r", "--recursive", is_flag=True, help="Allow removing a folder and its content.")
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @click.argument("path")
 @handle_errors
 def rm_cmd(config_path: Path | None, recursive: bool, yes: bool, path: str) -> None:
-    """Delete a file, or a folder with -r. Deletion is permanent (the cloud has no trash)."""
+    """Delete a file, or a folder with -r, for good: the cloud has no trash (asks first;
+    --yes off a terminal)."""
     with _session(config_path) as ctx:
         shown = join_path(split_path(path))
         if shown == "/":
             raise click.UsageError("refusing to delete the root folder")
         item = ctx.resolver.resolve(shown)
         if isinstance(item, RemoteFile):
+            confirm(f"Permanently delete the file {shown}?", yes=yes)
             ctx.client.delete_file(item.id)
             return
         if not recursive:
             raise NotAFile("is a folder: use -r to delete it", target=shown)
-        if not yes:
-            click.confirm(
-                f"Permanently delete the folder {shown} and everything in it?", abort=True
-            )
+        confirm(f"Permanently delete the folder {shown} and everything in it?", yes=yes)
         ctx.client.delete_folder(item.id)
 
 
@@ -299,7 +307,7 @@ def _move(ctx: _Ctx, src: str, dst: str, *, copy: bool) -> None:
 
 
 @cloud.command("mv")
-@config_option
+@config_options
 @click.argument("src")
 @click.argument("dst")
 @handle_errors
@@ -310,7 +318,7 @@ def mv_cmd(config_path: Path | None, src: str, dst: str) -> None:
 
 
 @cloud.command("cp")
-@config_option
+@config_options
 @click.argument("src")
 @click.argument("dst")
 @handle_errors
@@ -321,7 +329,7 @@ def cp_cmd(config_path: Path | None, src: str, dst: str) -> None:
 
 
 @cloud.command("rename")
-@config_option
+@config_options
 @click.argument("path")
 @click.argument("new_name")
 @handle_errors
@@ -407,7 +415,7 @@ def _upload_tree(
 
 
 @cloud.command("put")
-@config_option
+@config_options
 @click.option("-f", "--force", is_flag=True, help="Replace files that already exist.")
 @click.argument("local", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.argument("remote_dir")
@@ -422,7 +430,11 @@ def put_cmd(
     """
     with _session(config_path) as ctx, _Progress() as progress:
         dir_path = join_path(split_path(remote_dir))
-        folder = ctx.resolver.resolve_folder(dir_path)
+        try:
+            folder = ctx.resolver.resolve_folder(dir_path)
+        except NotFound:
+            hint = f"`syncd cloud mkdir -p {shlex.quote(dir_path)}`"
+            raise NotFound(f"not found; make it first: {hint}", target=dir_path) from None
         existing = _children(ctx, folder.id)
         for path in local:
             if path.is_dir():
@@ -466,7 +478,7 @@ def _download_file(
 
 
 @cloud.command("get")
-@config_option
+@config_options
 @click.option("-f", "--force", is_flag=True, help="Replace local files that already exist.")
 @click.argument("remote")
 @click.argument("local", required=False, type=click.Path(path_type=Path))

@@ -13,16 +13,23 @@ import click
 
 from syncd import controls, units
 from syncd.cli.common import (
-    _rate,
-    config_option,
+    bandwidth,
+    bandwidth_options,
+    config_options,
+    confirm,
     echo,
     echo_json,
     handle_errors,
+    iso_utc,
     load,
+    note,
     pair_option,
     wake_daemon,
+    yes_option,
 )
-from syncd.compose import control_dir
+from syncd.config import Config, PairConfig
+from syncd.errors import SyncdError
+from syncd.locations import control_dir
 from syncd.status import running_daemon
 
 # --- selective sync -----------------------------------------------------------------------
@@ -34,7 +41,7 @@ def exclude() -> None:
 
 
 @exclude.command("add")
-@config_option
+@config_options
 @pair_option
 @click.argument("remote_path")
 @handle_errors
@@ -43,17 +50,41 @@ def exclude_add(config_path: Path | None, pair_name: str | None, remote_path: st
     config = load(config_path)
     pair, rel = controls.pair_for_remote(config, remote_path, pair_name)
     local = controls.exclude(config, pair, rel)
-    echo(f"{pair.name}: {rel} is no longer synced; the cloud keeps it.")
+    note(f"{pair.name}: {rel} is no longer synced; the cloud keeps it.")
+    problem = _found_nowhere(config, pair, rel)
+    if problem is not None:
+        echo(f"warning: {problem}; excluded all the same", err=True)
     if local is not None:
-        echo(
+        note(
             f"  the local copy {local} is kept as it is and no longer synced; delete it "
             "yourself to free the space (syncd will not upload anything there)."
         )
     wake_daemon(config)
 
 
+def _found_nowhere(config: Config, pair: PairConfig, rel: str) -> str | None:
+    """Why excluding `rel` looks like a mistake (no such folder here or in the cloud), or
+    None. The cloud is asked once, without retries: a warning is not worth a wait."""
+    from dataclasses import replace
+
+    from syncd.cloud.client import CloudClient
+    from syncd.cloud.models import RemoteFolderRef
+    from syncd.cloud.paths import PathResolver
+
+    if (pair.local_root / rel).is_dir():
+        return None
+    remote_path = f"{pair.remote_root.rstrip('/')}/{rel}"
+    try:
+        with CloudClient.from_settings(replace(config.cloud, max_attempts=1)) as client:
+            if isinstance(PathResolver(client).lookup(remote_path), RemoteFolderRef):
+                return None
+    except SyncdError as exc:
+        return f"{remote_path} is not a folder here, and the cloud could not say ({exc})"
+    return f"{remote_path} is a folder neither in the cloud nor here (a typo?)"
+
+
 @exclude.command("remove")
-@config_option
+@config_options
 @pair_option
 @click.argument("remote_path")
 @handle_errors
@@ -62,12 +93,12 @@ def exclude_remove(config_path: Path | None, pair_name: str | None, remote_path:
     config = load(config_path)
     pair, rel = controls.pair_for_remote(config, remote_path, pair_name)
     controls.include(config, pair, rel)
-    echo(f"{pair.name}: {rel} is synced again (from the next sync).")
+    note(f"{pair.name}: {rel} is synced again (from the next sync).")
     wake_daemon(config)
 
 
 @exclude.command("list")
-@config_option
+@config_options
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def exclude_list(config_path: Path | None, as_json: bool) -> None:
@@ -87,7 +118,7 @@ def exclude_list(config_path: Path | None, as_json: bool) -> None:
         echo_json(result)
         return
     for name, items in result.items():
-        echo(f"{name}: {len(items) or 'no'} excluded folders")
+        echo(f"{name}: {units.plural(len(items), 'excluded folder', zero='no')}")
         for item in items:
             kept = "  (a local copy is still on disk)" if item["local_copy_kept"] else ""
             echo(f"  {item['path']}{kept}")
@@ -97,7 +128,7 @@ def exclude_list(config_path: Path | None, as_json: bool) -> None:
 
 
 @click.group("conflicts", invoke_without_command=True)
-@config_option
+@config_options
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @handle_errors
@@ -114,7 +145,7 @@ def conflicts(ctx: click.Context, config_path: Path | None, as_json: bool) -> No
                     "copy": c.rel_path,
                     "original": c.original,
                     "copy_holds": f"the {c.loser} version",
-                    "since": datetime.fromtimestamp(c.created_at).isoformat(timespec="seconds"),
+                    "since": iso_utc(c.created_at),
                 }
                 for c in store.conflicts()
                 if (pair.local_root / c.rel_path).exists()
@@ -123,13 +154,13 @@ def conflicts(ctx: click.Context, config_path: Path | None, as_json: bool) -> No
         echo_json(result)
         return
     for name, items in result.items():
-        echo(f"{name}: {len(items) or 'no'} unresolved conflicts")
+        echo(f"{name}: {units.plural(len(items), 'unresolved conflict', zero='no')}")
         for item in items:
             echo(f"  {item['original']}: {item['copy_holds']} is in {item['copy']}")
 
 
 @conflicts.command("resolve")
-@config_option
+@config_options
 @pair_option
 @click.option(
     "--keep",
@@ -146,9 +177,9 @@ def conflicts_resolve(
     config = load(config_path)
     pair = config.pair(pair_name)
     done = controls.resolve(config, pair, path, keep, datetime.now())
-    echo(f"{pair.name}: {done.kept} keeps the {keep} version")
+    note(f"{pair.name}: {done.kept} keeps the {keep} version")
     if done.moved_to_trash:
-        echo(f"  the other version went to the trash ({done.moved_to_trash})")
+        note(f"  the other version went to the trash ({done.moved_to_trash})")
     wake_daemon(config)
 
 
@@ -161,7 +192,7 @@ def trash() -> None:
 
 
 @trash.command("list")
-@config_option
+@config_options
 @pair_option
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
@@ -173,7 +204,7 @@ def trash_list(config_path: Path | None, pair_name: str | None, as_json: bool) -
         pair.name: [
             {
                 "path": item.rel_path + ("/" if item.is_dir else ""),
-                "trashed_at": item.trashed_at.isoformat() if item.trashed_at else None,
+                "trashed_at": iso_utc(item.trashed_at),
             }
             for item in controls.trashed_items(pair.local_root)
         ]
@@ -183,13 +214,13 @@ def trash_list(config_path: Path | None, pair_name: str | None, as_json: bool) -
         echo_json(result)
         return
     for name, items in result.items():
-        echo(f"{name}: {len(items) or 'no'} items in the trash")
+        echo(f"{name}: {units.plural(len(items), 'item', zero='no')} in the trash")
         for item in items:
             echo(f"  {item['trashed_at']}  {item['path']}")
 
 
 @trash.command("restore")
-@config_option
+@config_options
 @pair_option
 @click.option("--as", "target", help="Restore under this path instead (relative to the pair).")
 @click.argument("path")
@@ -201,43 +232,66 @@ def trash_restore(
     config = load(config_path)
     pair = config.pair(pair_name)
     where = controls.restore(pair.local_root, path, target=target)
-    echo(f"restored {where}")
+    note(f"restored {where}")
     wake_daemon(config)
 
 
 @trash.command("empty")
-@config_option
+@config_options
 @pair_option
 @click.option("--older-than", type=int, default=0, help="Only items trashed this many days ago.")
+@yes_option
 @handle_errors
-def trash_empty(config_path: Path | None, pair_name: str | None, older_than: int) -> None:
-    """Delete trashed items for good."""
+def trash_empty(
+    config_path: Path | None, pair_name: str | None, older_than: int, yes: bool
+) -> None:
+    """Delete trashed items for good (asks first; --yes off a terminal)."""
     config = load(config_path)
     pairs = [config.pair(pair_name)] if pair_name else list(config.pairs)
+    now = datetime.now()
+    items = sum(
+        len(controls.trash_to_empty(pair.local_root, now, older_than_days=older_than))
+        for pair in pairs
+    )
+    names = ", ".join(pair.name for pair in pairs)
+    older = f" (trashed over {units.plural(older_than, 'day')} ago)" if older_than else ""
+    confirm(
+        f"Delete {units.plural(items, 'item')} in the trash of {names}{older} for good?", yes=yes
+    )
     for pair in pairs:
-        count = controls.empty_trash(pair.local_root, datetime.now(), older_than_days=older_than)
-        echo(f"{pair.name}: removed {count} trash folders")
+        count = controls.empty_trash(pair.local_root, now, older_than_days=older_than)
+        note(f"{pair.name}: removed {units.plural(count, 'trash folder')}")
 
 
 # --- bandwidth ----------------------------------------------------------------------------
 
 
 @click.command("limit")
-@config_option
-@click.option("--up", "up", help="Upload limit in bytes/s (units allowed: '2 MiB'; 0 = none).")
-@click.option("--down", "down", help="Download limit in bytes/s (0 = none).")
+@config_options
+@bandwidth_options
+@click.option("--up", "up", hidden=True)  # the names before --upload-limit: old scripts
+@click.option("--down", "down", hidden=True)
 @click.option("--reset", is_flag=True, help="Back to the limits in the config.")
 @handle_errors
-def limit(config_path: Path | None, up: str | None, down: str | None, reset: bool) -> None:
+def limit(
+    config_path: Path | None,
+    upload_limit: str | None,
+    download_limit: str | None,
+    bwlimit: str | None,
+    up: str | None,
+    down: str | None,
+    reset: bool,
+) -> None:
     """Change the bandwidth limits of the running daemon (all transfers together)."""
     config = load(config_path)
     control = control_dir(config)
     if reset:
         controls.clear_limits(control)
     else:
-        controls.write_limits(control, _rate(up), _rate(down))
+        up_rate, down_rate = bandwidth(upload_limit or up, download_limit or down, bwlimit)
+        controls.write_limits(control, up_rate, down_rate)
     now = controls.limits_in_force(config, control)
     wake_daemon(config)
     shown = f"up {units.rate(now['upload_limit'])}, down {units.rate(now['download_limit'])}"
     running = running_daemon(control) is not None
-    echo(f"limits: {shown}" + ("" if running else " (daemon not running)"))
+    note(f"limits: {shown}" + ("" if running else " (daemon not running)"))

@@ -1,4 +1,7 @@
-"""`syncd run`, `syncd status`, `syncd pause`, `syncd resume`: the long-running daemon."""
+"""`syncd run`, `syncd pause`, `syncd resume`, `syncd reset`: the long-running daemon.
+
+(`syncd status` is `status_cmd`: it must start without what `run` needs.)
+"""
 
 from __future__ import annotations
 
@@ -6,81 +9,77 @@ import contextlib
 import os
 import sys
 import threading
-import time
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from syncd import controls, units
+from syncd import controls
 from syncd.cli.common import (
-    config_option,
-    echo,
-    echo_json,
+    config_options,
+    confirm,
     handle_errors,
     load,
+    note,
+    quiet,
+    require_pairs,
     transfer_options,
+    verbosity,
     wake_daemon,
     with_overrides,
+    yes_option,
 )
 from syncd.cli.process import settle_heap
 from syncd.compose import control_dir, engine_factory, open_client, state_path
 from syncd.config import Config, check_pair_roots
-from syncd.details import failure_json, pair_details
-from syncd.errors import EXIT_OK, ConfigError, StateError, StateNotReady
+from syncd.errors import EXIT_OK, ConfigError
 from syncd.logs import setup_logging
 from syncd.pairlock import PairLock
-from syncd.status import DaemonStatus, read_status
+from syncd.status import read_status
 
 if TYPE_CHECKING:
     from syncd.daemon import Daemon
 
 
-def _require_pairs(config: Config) -> None:
-    if not config.pairs:
-        raise ConfigError(
-            "no folder pairs configured: add a `pairs:` entry (see config.example.yaml)",
-            file=config.source,
-        )
-
-
 @click.command("run")
-@config_option
-@click.option("-v", "--verbose", count=True, help="More log detail (-vv: HTTP too).")
+@config_options
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), help="Also log here.")
 @click.option("--web", is_flag=True, help="Serve the dashboard for this run (see `syncd web`).")
 @transfer_options
 @handle_errors
 def run(
     config_path: Path | None,
-    verbose: int,
     log_file: Path | None,
     web: bool,
     upload_limit: str | None,
     download_limit: str | None,
+    bwlimit: str | None,
     transfers: int | None,
 ) -> None:
-    """Keep every folder pair in sync until SIGTERM or Ctrl-C (what the service runs)."""
+    """Keep every folder pair in sync until SIGTERM or Ctrl-C (what the service runs).
+
+    It logs one line per action applied; -q logs only problems, -v more detail.
+    """
     from syncd.daemon import Daemon
 
     settle_heap()
-    config = with_overrides(load(config_path), upload_limit, download_limit, transfers)
+    config = with_overrides(load(config_path), upload_limit, download_limit, bwlimit, transfers)
     if web:
         config = replace(config, web=replace(config.web, enabled=True))
     if log_file is not None:  # syncd's own file like the configured one: never in a root
         config = replace(config, logging=replace(config.logging, file=log_file))
         check_pair_roots(config)
     setup_logging(
-        verbose=verbose,
-        level=config.logging.level,
+        verbose=verbosity(),
+        level="warning" if quiet() else config.logging.level,
         log_file=config.logging.file,
         max_bytes=config.logging.max_bytes,
         backups=config.logging.backups,
     )
-    _require_pairs(config)
+    require_pairs(config)
     with open_client(config) as client:
         client.tokens.access_token()  # not logged in: stop now, with exit 78
 
@@ -110,140 +109,37 @@ def _exit_promptly(code: int) -> None:
     raise SystemExit(code)
 
 
-def _when(stamp: float | None) -> str:
-    if not stamp:
-        return "never"
-    return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _pair_details(config: Config) -> tuple[dict[str, dict[str, Any]], list[StateError]]:
-    """What each pair's store says, and the stores that cannot be used as they are."""
-    details: dict[str, dict[str, Any]] = {}
-    unusable: list[StateError] = []
-    for pair in config.pairs:
-        found = pair_details(config, pair)
-        info: dict[str, Any] = {
-            "local": str(pair.local_root),
-            "remote": pair.remote_root,
-            "last_sync": found.last_sync,
-            "errors": [failure_json(f) for f in found.failures],
-            "conflicts": [c.rel_path for c in found.conflicts],
-        }
-        if found.error is not None:
-            info["state_problem"] = str(found.error)
-            if not isinstance(found.error, StateNotReady):  # the user must act
-                unusable.append(found.error)
-        details[pair.name] = info
-    return details, unusable
-
-
-@click.command("status")
-@config_option
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@handle_errors
-def status(config_path: Path | None, as_json: bool) -> None:
-    """Show what the daemon is doing, per-path errors, conflicted copies and free space."""
-    config = load(config_path)
-    daemon = read_status(control_dir(config))
-    details, unusable = _pair_details(config)
-    if daemon is not None:
-        for name, pair_status in daemon.pairs.items():
-            if name not in details:
-                continue  # a pair this config no longer has
-            details[name].update(
-                state=pair_status.state,
-                message=pair_status.message,
-                pending_uploads=pair_status.pending_uploads,
-                pending_downloads=pair_status.pending_downloads,
-            )
-            if pair_status.last_sync:
-                details[name]["last_sync"] = pair_status.last_sync
-    result = {
-        "daemon": "running" if daemon else "not running",
-        "pid": daemon.pid if daemon else None,
-        "state": daemon.state if daemon else "stopped",
-        "free_space": daemon.free_space if daemon else None,
-        "cloud_problem": daemon.cloud_problem if daemon else None,
-        "limits": {
-            "upload": daemon.upload_limit if daemon else config.sync.upload_limit,
-            "download": daemon.download_limit if daemon else config.sync.download_limit,
-        },
-        "pairs": details,
-    }
-    if as_json:
-        echo_json(result)
-    else:
-        _show_status(result, details, daemon)
-    if unusable:  # shown with its pair; the exit code says the user must act
-        raise SystemExit(unusable[0].exit_code)
-
-
-def _show_status(
-    result: dict[str, Any], details: dict[str, dict[str, Any]], daemon: DaemonStatus | None
-) -> None:
-    head = f"syncd: {result['state']}"
-    head += f" (pid {daemon.pid})" if daemon else " (daemon not running)"
-    if daemon and daemon.free_space is not None:
-        head += f", cloud free space {units.size(daemon.free_space)}"
-    echo(head)
-    if daemon and daemon.cloud_problem:
-        echo(f"  the cloud does not answer: {daemon.cloud_problem}; retrying")
-    limits = result["limits"]
-    echo(f"  limits: up {units.rate(limits['upload'])}, down {units.rate(limits['download'])}")
-    for name, info in details.items():
-        state = info.get("state", "-")
-        echo(f"  {name}: {state}  {info['local']} <-> {info['remote']}")
-        echo(f"    last sync: {_when(info.get('last_sync'))}")
-        if info.get("message"):
-            echo(f"    {info['message']}")
-        if info.get("pending_uploads") or info.get("pending_downloads"):
-            echo(
-                f"    pending: {info['pending_uploads']} uploads, "
-                f"{info['pending_downloads']} downloads"
-            )
-        if info.get("state_problem"):
-            echo(f"    state: {info['state_problem']}")
-        for error in info["errors"]:
-            retry = "" if error["retry_at"] < time.time() else f", retry {_when(error['retry_at'])}"
-            echo(
-                f"    error: {error['path']}: {error['action']}: {error['message']} "
-                f"(attempt {error['attempts']}{retry})"
-            )
-        for copy in info["conflicts"]:
-            echo(f"    conflicted copy: {copy}")
-
-
 @click.command("pause")
-@config_option
+@config_options
 @click.option("--pair", "pair_name", help="Only this folder pair (default: all of them).")
 @handle_errors
 def pause(config_path: Path | None, pair_name: str | None) -> None:
-    """Pause syncing in the running daemon (transfers in progress stop)."""
+    """Pause syncing, every pair or one (transfers in progress stop)."""
     config = load(config_path)
     controls.pause(config, control_dir(config), True, pair_name)
     daemon = wake_daemon(config)
     done = f"paused {pair_name}" if pair_name else "paused"
-    echo(done if daemon else f"{done} (the daemon is not running; it starts paused)")
+    note(done if daemon else f"{done} (the daemon is not running; it starts paused)")
 
 
 @click.command("resume")
-@config_option
+@config_options
 @click.option("--pair", "pair_name", help="Only this folder pair (default: all of them).")
 @handle_errors
 def resume(config_path: Path | None, pair_name: str | None) -> None:
-    """Resume syncing in the running daemon."""
+    """Resume syncing, every pair or one."""
     config = load(config_path)
     controls.pause(config, control_dir(config), False, pair_name)
     daemon = wake_daemon(config)
     done = f"resumed {pair_name}" if pair_name else "resumed"
-    echo(done if daemon else f"{done} (the daemon is not running)")
+    note(done if daemon else f"{done} (the daemon is not running)")
     raise SystemExit(EXIT_OK)
 
 
 @click.command("reset")
-@config_option
+@config_options
 @click.option("--pair", "pair_name", help="Reset only this folder pair.")
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @handle_errors
 def reset(config_path: Path | None, pair_name: str | None, yes: bool) -> None:
     """Forget what was synced (the state DB is kept aside, never wiped) and start over.
@@ -256,9 +152,7 @@ def reset(config_path: Path | None, pair_name: str | None, yes: bool) -> None:
     if read_status(control_dir(config)) is not None:
         raise ConfigError("the daemon is running: stop it first (systemctl --user stop syncd)")
     pairs = [config.pair(pair_name)] if pair_name else list(config.pairs)
-    if not yes:
-        names = ", ".join(p.name for p in pairs)
-        click.confirm(f"Forget the sync state of {names}?", abort=True)
+    confirm(f"Forget the sync state of {', '.join(p.name for p in pairs)}?", yes=yes)
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     for pair in pairs:
         path = state_path(config, pair)
@@ -272,4 +166,4 @@ def reset(config_path: Path | None, pair_name: str | None, yes: bool) -> None:
                 moved = True
         lock.release()
         where = f" (old state kept as {path.name}.reset-{stamp})" if moved else ""
-        echo(f"{pair.name}: state forgotten{where}; the next sync starts from scratch")
+        note(f"{pair.name}: state forgotten{where}; the next sync starts from scratch")

@@ -6,9 +6,10 @@ import ipaddress
 import json
 import logging
 import re
+import shlex
 import signal
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 from datetime import timezone as fixed_zone
 from pathlib import Path
 from types import FrameType
@@ -16,6 +17,7 @@ from typing import Any
 
 import click
 
+from syncd.cli.common import handle_errors
 from syncd.emulator import Emulator, Faults
 from syncd.emulator.config import (
     DEFAULT_CLIENT_ID,
@@ -24,6 +26,20 @@ from syncd.emulator.config import (
     DEFAULT_REDIRECT_URIS,
 )
 from syncd.emulator.stats import ENDPOINT_KINDS
+from syncd.errors import ConfigError
+from syncd.newconfig import (
+    Emulated,
+    NewConfig,
+    checked,
+    local_folder,
+    render,
+    save_token,
+    write,
+    written_by_the_emulator,
+)
+
+# The default local folder of the pair `--write-config` writes: apart from a real account's.
+EMULATOR_FOLDER = "OrangeCloud-emulator"
 
 _SIZE = re.compile(r"(\d+)\s*([KMGT]?)(i?)B?", re.IGNORECASE)
 _OFFSET = re.compile(r"([+-])(\d\d):?(\d\d)")
@@ -108,6 +124,19 @@ RATE = click.FloatRange(0, 1)
 @click.option("--fault-seed", default=0, show_default=True, help="Seed of the fault RNG.")
 @click.option("--access-log", is_flag=True, help="Log every request.")
 @click.option("--json", "as_json", is_flag=True, help="Print the addresses as one JSON line.")
+@click.option(
+    "--write-config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a complete syncd config for this emulator here (logged in, one pair).",
+)
+@click.option(
+    "--local",
+    default=f"~/{EMULATOR_FOLDER}",
+    show_default=True,
+    help="The local folder of that config's pair.",
+)
+@handle_errors
 def emulator(
     host: str,
     port: int,
@@ -140,12 +169,25 @@ def emulator(
     fault_seed: int,
     access_log: bool,
     as_json: bool,
+    config_file: Path | None,
+    local: str,
 ) -> None:
     """Run a local emulator of the Orange Cloud France API (API, content host and OAuth).
 
     It binds to loopback unless --host says otherwise, and runs until Ctrl-C or SIGTERM;
-    with --data, the files, folders and tokens are kept for the next run.
+    with --data, the files, folders and tokens are kept for the next run. --write-config
+    FILE writes a config for it that `syncd sync --config FILE` uses at once (its state in
+    FILE-state beside it; written again by each run, never over another config).
     """
+    if (
+        config_file is not None
+        and config_file.exists()
+        and not written_by_the_emulator(config_file)
+    ):
+        raise ConfigError(
+            "already exists and is not the emulator's: kept as it is (name another file)",
+            file=config_file,
+        )
     if access_log:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if not _is_loopback(host):
@@ -193,6 +235,9 @@ def emulator(
     try:
         with emu:
             addresses = _addresses(emu, data_dir)
+            if config_file is not None:
+                _write_config(emu, config_file, local)
+                addresses["config_file"] = str(config_file)
             if as_json:
                 click.echo(json.dumps(addresses), nl=True)
             else:
@@ -203,6 +248,31 @@ def emulator(
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _write_config(emu: Emulator, config_file: Path, local: str) -> None:
+    """A config for this emulator at `config_file`: its addresses, its application, its own
+    state folder with a token already issued, one pair."""
+    client = emu.config.client
+    state_dir = config_file.absolute().with_name(f"{config_file.stem}-state")
+    new = NewConfig(
+        local=local_folder(local),
+        client_id=client.client_id,
+        client_secret=client.client_secret,
+        redirect_uri=client.redirect_uris[0],
+        emulator=Emulated(
+            origin=emu.origin,
+            api_url=emu.api_base,
+            content_url=emu.content_base,
+            authorize_url=emu.authorize_url,
+            token_url=emu.token_url,
+            state_dir=state_dir,
+        ),
+    )
+    text = render(new, date.today())
+    config = checked(text, config_file)
+    save_token(config.cloud.token_file, emu.issue_token())
+    write(config_file, text, replace=True)
 
 
 def _addresses(emu: Emulator, data_dir: Path | None) -> dict[str, Any]:
@@ -223,6 +293,12 @@ def _addresses(emu: Emulator, data_dir: Path | None) -> dict[str, Any]:
 
 def _banner(a: dict[str, Any]) -> str:
     kept = a["data_dir"] or "a temporary folder (lost on exit; use --data DIR to keep it)"
+    written = ""
+    if a.get("config_file"):
+        written = (
+            f"A complete config for syncd, logged in already, is in {a['config_file']}:\n"
+            f"  syncd sync --config {shlex.quote(a['config_file'])}\n\n"
+        )
     return f"""Orange Cloud France emulator running; state in {kept}.
 
   API host      {a["api_base"]}
@@ -242,4 +318,4 @@ cloud:
   client_secret: {a["client_secret"]}
   redirect_uri: {a["redirect_uri"]}
 
-Press Ctrl-C to stop."""
+{written}Press Ctrl-C to stop."""

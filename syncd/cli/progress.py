@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Protocol
 
+from syncd import units
 from syncd.activity import transfer_size
 from syncd.cli.common import echo
 from syncd.sync.executor import Outcome
@@ -51,9 +52,9 @@ def _describe(action: Action) -> str:
     if isinstance(action, Skip):
         return f"{name:<13} {action.rel_path} ({action.reason})"
     if isinstance(action, Upload):
-        return f"{name:<13} {action.rel_path} ({action.local.size} B)"
+        return f"{name:<13} {action.rel_path} ({units.size(action.local.size)})"
     if isinstance(action, Download):
-        return f"{name:<13} {action.rel_path} ({action.remote.size} B)"
+        return f"{name:<13} {action.rel_path} ({units.size(action.remote.size)})"
     return f"{name:<13} {action.rel_path}"
 
 
@@ -109,25 +110,12 @@ class RichDisplay:
     def __init__(self, console: Console | None = None) -> None:
         # rich costs a noticeable share of start-up: only a terminal pays for it.
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
+        from rich.progress import Progress
+
+        from syncd.cli.bars import transfer_columns
 
         self.console = console or Console(stderr=True)
-        self.progress = Progress(
-            TextColumn("{task.description}", markup=False),  # descriptions hold names
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=self.console,
-            transient=False,
-        )
+        self.progress = Progress(*transfer_columns(), console=self.console, transient=False)
         self._lock = threading.Lock()
         self._bytes = self.progress.add_task("bytes", total=0)
         self._files = self.progress.add_task("files", total=0, visible=False)
@@ -144,7 +132,7 @@ class RichDisplay:
             self.progress.update(self._bytes, total=total, description=self._label())
 
     def _label(self) -> str:
-        return f"syncing {self._count}/{self._total} items"
+        return f"syncing {self._count}/{units.plural(self._total, 'item')}"
 
     def start(self, action: Action) -> None:
         size = transfer_size(action)

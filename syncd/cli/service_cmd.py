@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from syncd.cli.common import config_option, handle_errors
+from syncd.cli.common import config_options, handle_errors, note
 from syncd.errors import SyncdError
 
 name_option = click.option(
@@ -21,7 +21,7 @@ def service() -> None:
 
 
 @service.command("install")
-@config_option
+@config_options
 @name_option
 @click.option("--enable", is_flag=True, help="Also reload systemd, enable and start it.")
 @handle_errors
@@ -31,15 +31,15 @@ def install_cmd(config_path: Path | None, name: str | None, enable: bool) -> Non
 
     try:
         for line in unit.install(config_path, enable=enable, name=name):
-            click.echo(line)
+            note(line)
     except (OSError, ValueError) as exc:
         raise SyncdError(str(exc)) from None
     if not enable:
-        click.echo(
+        note(
             "start it with: systemctl --user daemon-reload && "
             f"systemctl --user enable --now {unit.unit_name(name)}"
         )
-    click.echo("to run it without a login session: loginctl enable-linger $USER")
+    note("to run it without a login session: loginctl enable-linger $USER")
 
 
 @service.command("uninstall")
@@ -58,7 +58,7 @@ def uninstall_cmd(name: str | None) -> None:
 
 
 @service.command("show")
-@config_option
+@config_options
 @name_option
 @handle_errors
 def show_cmd(config_path: Path | None, name: str | None) -> None:

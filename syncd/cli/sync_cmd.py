@@ -12,12 +12,16 @@ from pathlib import Path
 
 import click
 
+from syncd import journal, units
 from syncd.cli.common import (
-    config_option,
+    config_options,
     echo,
     handle_errors,
     load,
+    quiet,
+    require_pairs,
     transfer_options,
+    verbosity,
     with_overrides,
 )
 from syncd.cli.process import end_process, owns_process, settle_heap, snapshots_for_the_process
@@ -25,38 +29,20 @@ from syncd.cli.progress import Display, PlainDisplay, RichDisplay, describe
 from syncd.cloud.client import CloudClient
 from syncd.compose import make_engine, make_limits, open_client, open_store
 from syncd.config import Config, PairConfig
-from syncd.errors import EXIT_FAILURE, EXIT_OK, ConfigError, TransientError
+from syncd.errors import EXIT_FAILURE, EXIT_OK, TransientError
 from syncd.logs import setup_logging
 from syncd.pairlock import PairBusy
 from syncd.sync.engine import PairEngine
-from syncd.sync.report import Observers, SyncReport
+from syncd.sync.report import Observers
 
 
 def _pairs(config: Config, name: str | None) -> list[PairConfig]:
-    if not config.pairs:
-        raise ConfigError(
-            "no folder pairs configured: add a `pairs:` entry (see config.example.yaml)",
-            file=config.source,
-        )
+    require_pairs(config)
     return [config.pair(name)] if name else list(config.pairs)
 
 
-def _summary(name: str, report: SyncReport) -> str:
-    done = (
-        ", ".join(f"{count} {kind}" for kind, count in sorted(report.counts.items())) or "nothing"
-    )
-    text = f"{name}: {done}"
-    if report.bytes_up or report.bytes_down:
-        text += f"; {report.bytes_up} B up, {report.bytes_down} B down"
-    if report.conflicts:
-        text += f"; {len(report.conflicts)} conflicted copies"
-    if report.failures:
-        text += f"; {len(report.failures)} failed"
-    return text
-
-
 @click.command("sync")
-@config_option
+@config_options
 @click.option("--pair", "pair_name", help="Sync only this folder pair.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing anywhere.")
 @click.option(
@@ -64,8 +50,6 @@ def _summary(name: str, report: SyncReport) -> str:
     is_flag=True,
     help="Apply a plan that deletes more than the configured share of a side.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
-@click.option("-v", "--verbose", count=True, help="Log what happens (-vv: HTTP too).")
 @transfer_options
 @handle_errors
 def sync(
@@ -73,15 +57,19 @@ def sync(
     pair_name: str | None,
     dry_run: bool,
     allow_mass_delete: bool,
-    quiet: bool,
-    verbose: int,
     upload_limit: str | None,
     download_limit: str | None,
+    bwlimit: str | None,
     transfers: int | None,
 ) -> None:
-    """Sync the configured folder pairs once, both ways, and exit."""
+    """Sync the configured folder pairs once, both ways, and exit.
+
+    On a terminal it shows progress bars; otherwise one line per action. -q prints only
+    problems and the summary.
+    """
     settle_heap()
-    config = with_overrides(load(config_path), upload_limit, download_limit, transfers)
+    config = with_overrides(load(config_path), upload_limit, download_limit, bwlimit, transfers)
+    verbose = verbosity()
     setup_logging(
         verbose=verbose,
         level="info" if verbose else "warning",
@@ -97,7 +85,7 @@ def sync(
             last = None  # one pair's snapshots in memory at a time
             try:
                 pair_failed, last = _sync_pair(
-                    config, pair, client, dry_run, allow_mass_delete, quiet
+                    config, pair, client, dry_run, allow_mass_delete, quiet()
                 )
                 failed = pair_failed or failed
             except (TransientError, PairBusy) as exc:
@@ -142,7 +130,7 @@ def _sync_pair(
         if dry_run:
             plan = engine.sync(dry_run=True).plan
             assert plan is not None
-            echo(f"{pair.name}: {len(plan.actions) or 'no'} planned actions")
+            echo(f"{pair.name}: {units.plural(len(plan.actions), 'planned action', zero='no')}")
             for action in plan.actions:
                 echo(f"  {describe(action)}")
             if not allow_mass_delete:
@@ -152,7 +140,7 @@ def _sync_pair(
             report = engine.sync(allow_mass_delete=allow_mass_delete)
         finally:
             display.close()
-    echo(_summary(pair.name, report))
+    echo(f"{pair.name}: {journal.report_line(report)}")
     for path, message in sorted(report.failures.items()):
         echo(f"  failed: {path}: {message}", err=True)
     for path, when in report.waiting.items():

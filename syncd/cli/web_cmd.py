@@ -8,8 +8,15 @@ from pathlib import Path
 
 import click
 
-from syncd.cli.common import config_option, handle_errors, load, open_browser
-from syncd.compose import control_dir
+from syncd.cli.common import (
+    config_options,
+    echo,
+    handle_errors,
+    load,
+    open_browser,
+    with_given_config,
+)
+from syncd.locations import control_dir
 from syncd.web.served import browse_host, read_served
 from syncd.web.token import load_or_create, rotate
 
@@ -22,7 +29,7 @@ def _graphical() -> bool:
 
 
 @click.command("web")
-@config_option
+@config_options
 @click.option(
     "--new-token",
     is_flag=True,
@@ -39,11 +46,13 @@ def web(config_path: Path | None, new_token: bool, no_browser: bool) -> None:
     url = f"{base}?token={token}"
     click.echo(url)
     if new_token:
-        click.echo("a new access token: open pages must be opened again at this address", err=True)
+        echo("a new access token: open pages must be opened again at this address", err=True)
     if served is None:
-        click.echo(
-            "the daemon does not serve the dashboard now: set `web: {enabled: true}` in the "
-            "config, or run `syncd run --web`",
+        echo(
+            with_given_config(
+                "the daemon does not serve the dashboard now: set `web: {enabled: true}` in "
+                "the config, or run `syncd run --web`"
+            ),
             err=True,
         )
         return
@@ -54,4 +63,4 @@ def web(config_path: Path | None, new_token: bool, no_browser: bool) -> None:
     except Exception:  # a missing or broken browser must not fail the command
         opened = False
     if not opened:
-        click.echo("(no browser could be started: open the address above yourself)", err=True)
+        echo("(no browser could be started: open the address above yourself)", err=True)

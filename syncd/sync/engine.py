@@ -26,14 +26,8 @@ from pathlib import Path
 
 from syncd.cloud.errors import IncompleteListing, NotFound, QuotaExceeded
 from syncd.errors import NeedsUserError, PathError, RootGuardError, SyncdError, TransientError
-from syncd.store import (
-    LAST_SYNC_KEY,
-    MARKER_KEY,
-    REMOTE_ROOT_ID_KEY,
-    REMOTE_ROOT_KEY,
-    SELECTIVE_KEY,
-    Store,
-)
+from syncd.state_reader import LAST_SYNC_KEY, SELECTIVE_KEY
+from syncd.store import MARKER_KEY, REMOTE_ROOT_ID_KEY, REMOTE_ROOT_KEY, Store
 from syncd.sync import absence, housekeeping, localfs
 from syncd.sync.commits import CommitBatch
 from syncd.sync.excludes import Excludes

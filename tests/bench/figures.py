@@ -33,6 +33,7 @@ class Sizes:
     # None: syncd's default poll interval (60 s), and the idle window waits for one poll.
     poll_interval: float | None = None
     move_files: int = 1_000
+    startup_runs: int = 21
 
 
 QUICK = Sizes(
@@ -42,6 +43,7 @@ QUICK = Sizes(
     saves=2,
     poll_interval=1.0,
     move_files=20,
+    startup_runs=3,
 )
 
 

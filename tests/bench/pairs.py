@@ -133,5 +133,6 @@ class SyncdPair:
 
 
 def summary_says_nothing(result: ChildResult) -> bool:
-    """`syncd sync` prints `<pair>: nothing` when a pass had nothing to do."""
-    return any(line.strip() == "bench: nothing" for line in result.stdout.splitlines())
+    """`syncd sync` prints `<pair>: nothing to do` when a pass changed nothing on either
+    side (at most it recorded what both already agree on)."""
+    return any(line.strip() == "bench: nothing to do" for line in result.stdout.splitlines())

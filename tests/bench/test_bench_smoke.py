@@ -2,8 +2,9 @@
 
 Only the shape is checked, never the targets (tiny sizes say nothing about speed). To stay
 well under 20 s it runs the figures that together cover every kind of set-up (a local tree,
-a cloud tree, a seeded synced pair, a move) and three kinds of floor; the transfer and daemon
-figures reuse the same pieces. A 1 ms latency keeps the emulator's latency setting working.
+a cloud tree, a seeded synced pair, a move) and three kinds of floor, and the start-up figures
+(a few runs of two commands); the transfer and daemon figures reuse the same pieces. A 1 ms
+latency keeps the emulator's latency setting working.
 """
 
 from __future__ import annotations
@@ -17,12 +18,20 @@ from syncd.sync import commits
 from tests.bench import floors
 
 REPO = Path(__file__).resolve().parents[2]
-FIGURES = ("first_sync_up", "first_sync_down", "no_change_time", "no_change_rss", "move_local")
+FIGURES = (
+    "first_sync_up",
+    "first_sync_down",
+    "no_change_time",
+    "no_change_rss",
+    "move_local",
+    "startup_help_cpu",
+    "startup_status_cpu",
+)
 KEYS = {"figure", "value", "unit", "floor", "ratio", "target", "ok"}
 
 
 def test_quick_run_prints_one_json_line_per_figure(tmp_path: Path) -> None:
-    only = "first-sync-up,first-sync-down,no-change,move-local"
+    only = "first-sync-up,first-sync-down,no-change,move-local,startup"
     args = ["--quick", "--only", only, "--latency", "1", "--dir", str(tmp_path)]
     result = subprocess.run(
         [sys.executable, "-m", "tests.bench", *args],

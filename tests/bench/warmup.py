@@ -14,10 +14,15 @@ from pathlib import Path
 
 
 def main(scratch: Path) -> None:
+    import importlib
+
     import watchdog.observers  # noqa: F401
 
-    import syncd.cli
     import syncd.daemon  # noqa: F401  imported by `syncd run` only when it runs
+    from syncd.cli import COMMANDS
+
+    for entry in COMMANDS.values():  # each imported only when its command runs
+        importlib.import_module(entry.target.split(":")[0])
     import tests.bench.floors  # noqa: F401
     from syncd.store import Store
 

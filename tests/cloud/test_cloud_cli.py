@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
 import webbrowser
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -168,9 +170,10 @@ def test_mkdir_rm(config: Path, emulator: Emulator) -> None:
     assert {"a", "x", "x/y", "x/y/z"} <= set(emulator.listing())
     refused = run(config, "cloud", "rm", "/x")
     assert refused.exit_code == 1 and "-r" in refused.stderr
-    declined = run(config, "cloud", "rm", "-r", "/x", input="n\n")
-    assert declined.exit_code == 1 and "x" in emulator.listing()
-    assert run(config, "cloud", "rm", "-r", "/x", input="y\n").exit_code == 0
+    # Off a terminal nothing is asked (an answer on stdin is not one): only --yes deletes.
+    unasked = run(config, "cloud", "rm", "-r", "/x", input="y\n")
+    assert unasked.exit_code == 2 and "--yes" in unasked.stderr and "x" in emulator.listing()
+    assert run(config, "cloud", "rm", "-r", "--yes", "/x").exit_code == 0
     assert run(config, "cloud", "rm", "-r", "--yes", "/a").exit_code == 0
     assert emulator.listing() == {}
     assert run(config, "cloud", "rm", "-r", "--yes", "/").exit_code == 2
@@ -268,3 +271,48 @@ def test_bad_config_exits_2(tmp_path: Path) -> None:
     bad.write_text("cloud:\n  nope: 1\n")
     result = CliRunner().invoke(main, ["cloud", "ls", "--config", str(bad)])
     assert result.exit_code == 2 and "cloud.nope" in result.stderr
+
+
+@pytest.fixture
+def _logging_restored() -> Iterator[None]:
+    """-v sets up logging for the process (the test's too): undone afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    noisy = {name: logging.getLogger(name).level for name in ("httpx", "httpcore", "stamina")}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, saved in noisy.items():
+        logging.getLogger(name).setLevel(saved)
+
+
+@pytest.mark.usefixtures("logged_in", "_logging_restored")
+def test_quiet_and_verbose_before_or_on_a_cloud_command(config: Path, tmp_path: Path) -> None:
+    single = tmp_path / "single.txt"
+    single.write_text("hello")
+    shown = CliRunner().invoke(main, ["cloud", "put", str(single), "/", "--config", str(config)])
+    assert shown.exit_code == 0 and shown.output == "uploaded /single.txt (5 B)\n"
+    quiet = CliRunner().invoke(
+        main, ["-q", "cloud", "rm", "-y", "/single.txt", "--config", str(config)]
+    )
+    assert quiet.exit_code == 0 and quiet.output == ""
+    quiet = CliRunner().invoke(
+        main, ["cloud", "put", "-q", str(single), "/", "--config", str(config)]
+    )
+    assert quiet.exit_code == 0 and quiet.output == ""
+    loud = CliRunner().invoke(main, ["-vv", "--config", str(config), "cloud", "df"])
+    assert loud.exit_code == 0, loud.output
+    assert "DEBUG httpcore" in loud.stderr  # the HTTP layer logs, at -vv only
+    assert "GiB free" in loud.stdout
+
+
+@pytest.mark.usefixtures("logged_in")
+def test_put_into_a_missing_folder_says_how_to_make_it(config: Path, tmp_path: Path) -> None:
+    single = tmp_path / "single.txt"
+    single.write_text("hello")
+    result = run(config, "cloud", "put", str(single), "/no/such dir")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "syncd: /no/such dir: not found; make it first: "
+        f"`syncd cloud mkdir -p '/no/such dir' --config {config}`\n"
+    )

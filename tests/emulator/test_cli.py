@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from syncd.cli import main
 from syncd.cli.emulator_cmd import _is_loopback, _size, _zone
 from syncd.config import Defaults, parse_config
+from tests.integration.harness import run_syncd
 
 
 @contextmanager
@@ -113,3 +114,47 @@ def test_offsets_and_loopback() -> None:
     assert _zone("-03:30").utcoffset(None) == -timedelta(hours=3, minutes=30)
     assert _is_loopback("127.0.0.1") and _is_loopback("::1") and _is_loopback("localhost")
     assert not _is_loopback("0.0.0.0") and not _is_loopback("example.org")
+
+
+def test_write_config_gives_a_config_that_syncs_at_once(tmp_path: Path) -> None:
+    config = tmp_path / "emu.yaml"
+    local = tmp_path / "here"
+    with running("--write-config", str(config), "--local", str(local)) as (proc, info):
+        assert config.stat().st_mode & 0o777 == 0o600
+        loaded = parse_config(
+            config.read_text(), source=config, defaults=Defaults.from_environment()
+        )
+        assert loaded.cloud.api_url == info["api_base"]
+        assert loaded.state_dir == tmp_path / "emu-state"  # apart from a real account's
+        assert [(p.local_root, p.remote_root) for p in loaded.pairs] == [(local, "/")]
+        local.mkdir()
+        (local / "hello.txt").write_text("hello")
+        synced = run_syncd(config, "sync")  # no login: the token is there already
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+        listed = run_syncd(config, "cloud", "ls")
+        assert listed.returncode == 0 and "hello.txt" in listed.stdout, listed.stderr
+        assert stop(proc) == 0
+    # The next run writes it again (a new port, a new token), and syncs on.
+    with running("--write-config", str(config), "--local", str(local)) as (proc, info):
+        assert (
+            parse_config(
+                config.read_text(), source=config, defaults=Defaults.from_environment()
+            ).cloud.api_url
+            == info["api_base"]
+        )
+        assert run_syncd(config, "cloud", "df").returncode == 0
+        assert stop(proc) == 0
+
+
+def test_write_config_never_replaces_another_config(tmp_path: Path) -> None:
+    config = tmp_path / "mine.yaml"
+    config.write_text("# my real account\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "syncd", "emulator", "--port", "0", "--write-config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert f"{config}: already exists and is not the emulator's: kept as it is" in result.stderr
+    assert config.read_text() == "# my real account\n"

@@ -150,6 +150,28 @@ def test_exclude_commands_find_the_pair_from_a_cloud_path(h: Harness, tmp_path: 
     assert outside.exit_code == 2 and "not inside the cloud folder" in outside.output
 
 
+def test_exclude_add_warns_about_a_folder_found_nowhere(h: Harness, tmp_path: Path) -> None:
+    h.remote_write("photos/a.jpg", "a")  # only in the cloud (not synced yet)
+    h.write("music/b.mp3", "b")  # only here
+    h.write("notes.txt", "n")  # a file, not a folder
+    config = h.write_config(tmp_path / "cli-config.yaml")
+
+    def add(path: str) -> str:
+        result = CliRunner().invoke(main, ["exclude", "add", "--config", str(config), path])
+        assert result.exit_code == 0, result.output
+        return result.stderr
+
+    assert add("/sync/photos") == ""
+    assert add("/sync/music") == ""
+    assert add("/sync/photso") == (
+        "warning: /sync/photso is a folder neither in the cloud nor here (a typo?); "
+        "excluded all the same\n"
+    )
+    assert "/sync/notes.txt is a folder neither" in add("/sync/notes.txt")
+    listed = CliRunner().invoke(main, ["exclude", "list", "--config", str(config)])
+    assert "/sync/photso" in listed.output  # excluded all the same
+
+
 # --- conflicts ----------------------------------------------------------------------------
 
 

@@ -13,7 +13,10 @@ def test_demo_shows_sync_both_ways_and_cleans_up(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["demo", "--keep", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "syncd sync: 2 download" in out and "2 upload" in out
+    assert (  # in the words and units of every other summary
+        "syncd sync: 2 uploaded, 2 downloaded, 2 folders made here, 1 folder made in the "
+        "cloud; 34 B up, 52 B down\n"
+    ) in out
     assert "it reached the cloud" in out and "it reached this computer" in out
     local = tmp_path / "demo" / "local"
     assert (

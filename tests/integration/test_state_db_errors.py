@@ -35,7 +35,8 @@ def test_damage_near_the_end_of_the_state_db_stops_sync_and_status_with_the_rese
         assert result.returncode == EXIT_NEEDS_USER, (command, result.stdout, result.stderr)
         output = result.stdout + result.stderr
         assert "state database is unreadable or corrupt" in output, (command, output)
-        assert "database disk image is malformed" in output and "`syncd reset`" in output
+        assert "database disk image is malformed" in output
+        assert f"`syncd reset --config {config}`" in output  # the fix, for this config
         assert "Traceback" not in output
     assert h.read("kept.txt") == b"k" and h.remote_read("kept.txt") == b"k"
     assert h.db_path.stat().st_size == size  # left for `syncd reset` to keep aside

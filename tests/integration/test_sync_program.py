@@ -48,7 +48,7 @@ def test_the_program_ends_with_its_summary_written_and_its_exit_code(
     result = _program(h.write_config(tmp_path / "c.yaml"))
     assert result.returncode == 0, result.stderr
     # All the output of a process that ended itself (click flushes each line anyway).
-    assert result.stdout == "pair: 1 download, 1 record, 1 upload; 2 B up, 4 B down\n"
+    assert result.stdout == "pair: 1 uploaded, 1 downloaded; 2 B up, 4 B down\n"
     assert h.read("down.txt") == b"down"
     assert h.remote_read("up.txt") == b"up"
 
@@ -68,7 +68,7 @@ def test_the_program_ends_its_process_itself_without_the_interpreter_s_shutdown(
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "pair: nothing\n"
+    assert result.stdout == "pair: nothing to do\n"
     assert result.stderr == ""  # no atexit handler ran: the process ended in `end_process`
 
 
@@ -91,7 +91,7 @@ def test_a_dry_run_as_the_program_prints_its_plan_and_changes_nothing(
     h.remote_write("down.txt", "down")
     result = _program(h.write_config(tmp_path / "c.yaml"), "--dry-run")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "pair: 1 planned actions\n  download      down.txt (4 B)\n"
+    assert result.stdout == "pair: 1 planned action\n  download      down.txt (4 B)\n"
     assert not (h.root / "down.txt").exists()
 
 
@@ -114,7 +114,7 @@ def test_inside_a_click_runner_the_command_returns_instead(h: Harness, tmp_path:
         )
     # Still here to check: the test process was not ended with the command.
     assert result.exit_code == 0, result.output
-    assert result.output == "pair: 1 download; 0 B up, 4 B down\n"
+    assert result.output == "pair: 1 downloaded; 0 B up, 4 B down\n"
     assert h.read("down.txt") == b"down"
 
 

@@ -237,3 +237,36 @@ def test_a_full_disk_under_the_state_db_is_disk_full_and_loses_nothing(
             assert str(caught.value).startswith(f"{path}: the disk is full")
             assert caught.value.exit_code == EXIT_FAILURE
         assert len(store.load_base()) == 3000  # what was there is all there
+
+
+def test_the_reader_reads_what_the_store_wrote_and_refuses_what_it_cannot_trust(
+    tmp_path: Path,
+) -> None:
+    from syncd.errors import StateNotReady
+    from syncd.state_reader import StateReader
+
+    path = tmp_path / "s.db"
+    with pytest.raises(StateNotReady, match="nothing has been synced"), StateReader.open(path):
+        pass
+    with Store.open(path) as store:
+        store.set_meta("last_sync", "12.5")
+        store.record_failure("a", "upload", "boom", 10.0)
+        store.add_conflict("a (copy).txt", "a.txt", "local")
+        with StateReader.open(path) as reader:  # beside the writer
+            assert reader.get_meta("last_sync") == "12.5"
+            assert reader.failures() == store.failures()
+            assert reader.conflicts() == store.conflicts()
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE alembic_version SET version_num = '9999'")
+    with (
+        pytest.raises(StateError, match="newer than this syncd") as refused,
+        StateReader.open(path),
+    ):
+        pass
+    assert not isinstance(refused.value, StateNotReady)
+    path.write_bytes(b"this is not a database" * 100)
+    with (
+        pytest.raises(StateError, match=r"unreadable or corrupt.*syncd reset"),
+        StateReader.open(path),
+    ):
+        pass
