@@ -492,7 +492,13 @@ class PairEngine:
         plan = self._confirm_absence(plan, report)
         self._remember_shared_identities()
         self._fetch_download_urls(plan)
-        batch = CommitBatch(self.store, self.clock, self.root)
+        try:
+            batch = CommitBatch(self.store, self.clock, self.root)
+        except OSError:
+            # The folder went (or was swapped) since the pass checked it: that is the root
+            # guard's to say, not an engine crash.
+            self.check_root()
+            raise
         progress = False
         rescan: set[str] = set()
         abort: list[BaseException] = []
