@@ -57,6 +57,9 @@ _MAX_HINTS = 2000
 # Hints keep arriving (a big copy): sync anyway after this long.
 _MAX_HINT_DELAY = 10.0
 _IDLE_TICK = 5.0
+# How long a stop waits for the engines to finish what they are doing (a transfer stops at
+# its next chunk); systemd's own stop timeout is 90 s.
+_STOP_DEADLINE_S = 8.0
 
 
 class PairRunner:
@@ -542,13 +545,19 @@ class Daemon:
             pair.runner.wake()
             pair.runner.want_poll.set()
             pair.runner.engine.executor.stop_run.set()
-        deadline = time.monotonic() + 8.0
+        deadline = time.monotonic() + _STOP_DEADLINE_S
         for pair in self._pairs:
             pair.runner.join(max(0.1, deadline - time.monotonic()))
             pair.poller.join(max(0.1, deadline - time.monotonic()))
         for pair in self._pairs:
             if not pair.runner.thread.is_alive():
                 pair.store.close()
+            else:  # what it committed stays; the rest is found again at the next start
+                log.warning(
+                    "%s: still busy %g s after the stop; exiting anyway",
+                    pair.config.name,
+                    _STOP_DEADLINE_S,
+                )
             if pair.runner.status.state not in (ERROR, OFFLINE):
                 pair.runner.status.state = IDLE
         if self._pairs:

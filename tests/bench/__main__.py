@@ -46,7 +46,9 @@ Figures (`--only` takes these names or the group names in brackets, comma-separa
   a local save to reach the cloud (20 saves), and its CPU over exactly one period of the
   default 60 s poll; targets: < 2 s, < 2 % of a core;
 * move_local [move-local], move_remote [move-remote]: `syncd sync` after moving a folder of
-  1,000 files on one side; target: at most 5 API calls and 0 bytes transferred.
+  1,000 files on one side; target: at most 5 API calls and 0 bytes transferred;
+* daemon_stop [stop]: `syncd run` told SIGTERM in the middle of a (rate-limited) download:
+  seconds until the process has exited; target: < 3 s, exit code 0.
 
 How (details in each module): the emulator runs as a separate process (`emulator_proc`), and
 so does every syncd command and every floor (`procs`: wall time, peak RSS and CPU from
@@ -69,7 +71,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
-from tests.bench import scen_move, scen_sync, scen_transfer, scen_tree
+from tests.bench import scen_move, scen_stop, scen_sync, scen_transfer, scen_tree
 from tests.bench.figures import QUICK, Context, Figure, Sizes, emit
 from tests.bench.procs import child_env, code_version, warm_up
 
@@ -82,6 +84,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "daemon": ("daemon_save_latency", "daemon_idle_cpu"),
     "move-local": ("move_local",),
     "move-remote": ("move_remote",),
+    "stop": ("daemon_stop",),
 }
 FIGURES = tuple(name for names in GROUPS.values() for name in names)
 SCRATCH_PREFIX = "syncd-bench-"  # then the runner's pid: see _remove_stale_scratch
@@ -114,6 +117,7 @@ SCENARIOS: tuple[tuple[frozenset[str], Scenario], ...] = (
             ctx, local="move-local" in groups, remote="move-remote" in groups
         ),
     ),
+    (frozenset({"stop"}), lambda ctx, _, repeat: scen_stop.stop_during_download(ctx, repeat)),
 )
 
 
