@@ -38,6 +38,8 @@ from syncd.errors import ConfigError
 from syncd.roots import OwnFiles, first_overlap, root_problem
 
 ConflictPolicy = Literal["keep-both", "newer-wins", "local-wins", "remote-wins"]
+# Desktop notifications: "auto" where a session bus is named and answers (see syncd.desktop).
+NotificationMode = Literal["auto", "on", "off"]
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8976/callback"
 
 _SIZE_UNITS = {
@@ -150,6 +152,16 @@ def exclude_pattern(pattern: str) -> str:
     return pattern
 
 
+def notification_mode(value: object) -> object:
+    """A validator: `auto`, `on` or `off`; YAML 1.1's bare `on`/`off` arrive as booleans, and
+    for a switch a boolean means just that."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value not in ("auto", "on", "off"):
+        raise ValueError(f"must be auto, on or off (got {value!r})")
+    return value
+
+
 Size = Annotated[int, BeforeValidator(parse_size)]
 # A second is the least a request takes over a real network; after an hour a silent request
 # must count as lost.
@@ -220,6 +232,7 @@ class ConfigModel(_Section):
     sync: SyncSection = Field(default_factory=SyncSection)
     pairs: list[PairSection] = Field(default_factory=list)
     logging: LoggingSection = Field(default_factory=LoggingSection)
+    notifications: Annotated[NotificationMode, BeforeValidator(notification_mode)] = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +283,7 @@ class Config:
     sync: SyncOptions = field(default_factory=SyncOptions)
     logging: LogOptions = field(default_factory=LogOptions)
     source: Path | None = None
+    notifications: NotificationMode = "auto"
 
     def pair(self, name: str | None) -> PairConfig:
         """The pair called `name`, or the only pair when `name` is None."""
@@ -549,6 +563,7 @@ def _build(
             level=log.level, file=log_file, max_bytes=log.max_bytes, backups=log.backups
         ),
         source=source,
+        notifications=model.notifications,
     )
     roots = [pair.local_root for pair in config.pairs]
     _check_roots(config, roots, _own_files(config), [defaults.home])
