@@ -23,6 +23,7 @@ from syncd import __version__, journal
 from syncd.cloud.client import CloudClient
 from syncd.config import Config, PairConfig
 from syncd.controls import read_limits
+from syncd.desktop import DesktopNotifier, conflict_notice, stopped_notice
 from syncd.errors import EXIT_NEEDS_USER, EXIT_OK, NeedsUserError, SyncdError, TransientError
 from syncd.pairlock import PairLock
 from syncd.sdnotify import Notifier
@@ -74,8 +75,10 @@ class PairRunner:
         paused: Callable[[], bool],
         clock: Callable[[], float] = time.monotonic,
         watcher_factory: Callable[[PairRunner], Watcher] | None = None,
+        desktop: DesktopNotifier | None = None,
     ) -> None:
         self.engine = engine
+        self.desktop = desktop or DesktopNotifier(None)
         # It lists the cloud every poll interval: unchanged pages are not decoded again.
         engine.remote_side.remember_listings = True
         self.name = engine.pair.name
@@ -153,6 +156,7 @@ class PairRunner:
             log.error("%s: %s", self.name, exc)
             self.needs_user = exc
             self._set(ERROR, str(exc))
+            self.desktop.notify(stopped_notice(self.name, str(exc)))
         except Exception as exc:  # keep the message in the status, then let systemd act
             log.exception("%s: engine stopped", self.name)
             self._set(ERROR, f"engine stopped: {exc!r}")
@@ -291,6 +295,9 @@ class PairRunner:
         line = journal.outcome_line(outcome)
         if line is not None:
             log.info("%s: %s", self.name, line)
+        if isinstance(outcome.action, Conflict) and outcome.ok and outcome.conflict is not None:
+            copy_path, rel_path, loser = outcome.conflict
+            self.desktop.notify(conflict_notice(self.name, rel_path, copy_path, loser))
         if isinstance(outcome.action, Upload) and self.status.pending_uploads:
             self.status.pending_uploads -= 1
         elif isinstance(outcome.action, Download | Conflict) and self.status.pending_downloads:
@@ -380,17 +387,21 @@ class Daemon:
         client: CloudClient,
         *,
         notifier: Notifier | None = None,
+        desktop: DesktopNotifier | None = None,
         install_signals: bool = True,
         engine_factory: Callable[[PairConfig, Store, threading.Event, Limits], PairEngine],
         control: Path,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`control`: this config's folder for the pid, status and control files."""
+        """`control`: this config's folder for the pid, status and control files; `desktop`:
+        where conflicts and stopped pairs are told to the user's desktop (its owner closes
+        it)."""
         self.config = config
         self.control = control
         self.clock = clock
         self.client = client
         self.notifier = notifier or Notifier()
+        self.desktop = desktop or DesktopNotifier(None)
         self.install_signals = install_signals
         self.engine_factory = engine_factory
         self.stop = threading.Event()
@@ -479,6 +490,7 @@ class Daemon:
                 debounce_s=self.config.sync.debounce_s,
                 full_rescan_s=self.config.sync.full_rescan_interval_s,
                 paused=lambda: self._paused,
+                desktop=self.desktop,
             )
             poller = Poller(runner, self.config.sync.poll_interval_s, self.stop)
             self._pairs.append(_Pair(pair_config, store, runner, poller))

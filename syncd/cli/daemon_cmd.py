@@ -57,6 +57,7 @@ def run(
 ) -> None:
     """Keep every folder pair in sync until SIGTERM or Ctrl-C (what the service runs)."""
     from syncd.daemon import Daemon
+    from syncd.desktop import open_notifier
 
     settle_heap()
     config = with_overrides(load(config_path), upload_limit, download_limit, transfers)
@@ -77,9 +78,17 @@ def run(
         def engine_factory(pair, store, stop, limits):  # type: ignore[no-untyped-def]
             return make_engine(config, pair, store, client, stop=stop, limits=limits)
 
-        code = Daemon(
-            config, client, engine_factory=engine_factory, control=control_dir(config)
-        ).run()
+        desktop = open_notifier(config.notifications, os.environ)
+        try:
+            code = Daemon(
+                config,
+                client,
+                engine_factory=engine_factory,
+                control=control_dir(config),
+                desktop=desktop,
+            ).run()
+        finally:
+            desktop.close()  # what is queued (a pair that stopped) goes out first
     _exit_promptly(code)
 
 

@@ -123,10 +123,10 @@ def stop_daemon(proc: subprocess.Popen[bytes]) -> str:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
     try:
-        return proc.communicate(timeout=STOP_BOUND_S)[0].decode()
+        return (proc.communicate(timeout=STOP_BOUND_S)[0] or b"").decode()
     except subprocess.TimeoutExpired:
         proc.kill()
-        output = proc.communicate()[0].decode()
+        output = (proc.communicate()[0] or b"").decode()
         message = f"the daemon did not stop within {STOP_BOUND_S} s:\n{output}"
         raise AssertionError(message) from None
 
