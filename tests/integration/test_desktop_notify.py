@@ -33,6 +33,15 @@ def bus(tmp_path: Path) -> Iterator[SessionBus]:
         yield running
 
 
+@pytest.fixture
+def docs(emu: Emulator, tmp_path: Path) -> tuple[Path, Path]:
+    """A pair `docs` holding both.txt, not synced yet: its folder and its config."""
+    local = tmp_path / "docs"
+    local.mkdir()
+    (local / "both.txt").write_text("base")
+    return local, write_config(tmp_path / "config.yaml", emu, tmp_path / "state", local)
+
+
 def start(config: Path, bus_address: str, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": bus_address}
     for name in ("NOTIFY_SOCKET", "JOURNAL_STREAM"):
@@ -62,12 +71,9 @@ def _cloud(emu: Emulator, rel_path: str) -> bytes | None:
 
 
 def test_a_conflict_and_a_stopped_pair_reach_the_desktop(
-    emu: Emulator, bus: SessionBus, tmp_path: Path
+    emu: Emulator, bus: SessionBus, docs: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    local = tmp_path / "docs"
-    local.mkdir()
-    (local / "both.txt").write_text("base")
-    config = write_config(tmp_path / "config.yaml", emu, tmp_path / "state", local)
+    local, config = docs
     log = tmp_path / "daemon.log"
     with notification_server(bus.address) as server:
         proc = start(config, bus.address, log)
@@ -95,12 +101,9 @@ def test_a_conflict_and_a_stopped_pair_reach_the_desktop(
 
 
 def test_a_bus_that_goes_away_costs_nothing_but_the_notice(
-    emu: Emulator, bus: SessionBus, tmp_path: Path
+    emu: Emulator, bus: SessionBus, docs: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    local = tmp_path / "docs"
-    local.mkdir()
-    (local / "both.txt").write_text("base")
-    config = write_config(tmp_path / "config.yaml", emu, tmp_path / "state", local)
+    local, config = docs
     log = tmp_path / "daemon.log"
     proc = start(config, bus.address, log)
     try:
