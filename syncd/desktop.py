@@ -17,7 +17,7 @@ import queue
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING
 
 from jeepney import DBusAddress, new_method_call
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
@@ -25,13 +25,16 @@ from jeepney.wrappers import unwrap_msg
 
 from syncd.text import printable
 
+if TYPE_CHECKING:
+    from syncd.config import NotificationMode
+
 log = logging.getLogger(__name__)
 
-NotificationMode = Literal["auto", "on", "off"]
 APP_NAME = "syncd"
 # freedesktop's urgency hint: 1 normal, 2 critical (kept on screen until dismissed).
 NORMAL, CRITICAL = 1, 2
-# Seconds a connection (its authentication, then the bus's Hello) and a call may take.
+# Seconds a connection's authentication and a call may take. (jeepney waits on the bus's
+# answer to Hello without a limit: a bus that never gives it holds the sending thread only.)
 _CONNECT_TIMEOUT_S = 5.0
 _CALL_TIMEOUT_S = 10.0
 # Notices waiting for the bus beyond this many are dropped (a burst of conflicts).
