@@ -41,6 +41,8 @@ from syncd.sync.model import ConflictPolicy
 from syncd.sync.options import PairOptions, SyncOptions
 
 _SYNC = SyncOptions()  # the defaults, written once there
+# Desktop notifications: "auto" where a session bus is named and answers (see syncd.desktop).
+NotificationMode = Literal["auto", "on", "off"]
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8976/callback"
 
 _SIZE_UNITS = {
@@ -153,6 +155,16 @@ def exclude_pattern(pattern: str) -> str:
     return pattern
 
 
+def notification_mode(value: object) -> object:
+    """A validator: `auto`, `on` or `off`; YAML 1.1's bare `on`/`off` arrive as booleans, and
+    for a switch a boolean means just that."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value not in ("auto", "on", "off"):
+        raise ValueError(f"must be auto, on or off (got {value!r})")
+    return value
+
+
 Size = Annotated[int, BeforeValidator(parse_size)]
 # A second is the least a request takes over a real network; after an hour a silent request
 # must count as lost.
@@ -229,6 +241,7 @@ class ConfigModel(_Section):
     pairs: list[PairSection] = Field(default_factory=list)
     logging: LoggingSection = Field(default_factory=LoggingSection)
     web: WebSection = Field(default_factory=WebSection)
+    notifications: Annotated[NotificationMode, BeforeValidator(notification_mode)] = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +285,7 @@ class Config:
     logging: LogOptions = field(default_factory=LogOptions)
     source: Path | None = None
     web: WebOptions = field(default_factory=WebOptions)
+    notifications: NotificationMode = "auto"
 
     def pair(self, name: str | None) -> PairConfig:
         """The pair called `name`, or the only pair when `name` is None."""
@@ -555,6 +569,7 @@ def _build(
         ),
         source=source,
         web=_web_options(model.web, where),
+        notifications=model.notifications,
     )
     roots = [pair.local_root for pair in config.pairs]
     _check_roots(config, roots, _own_files(config), [defaults.home])

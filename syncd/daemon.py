@@ -27,6 +27,7 @@ from syncd.cloud.client import CloudClient
 from syncd.compose import make_limits, state_path
 from syncd.config import Config, PairConfig
 from syncd.controls import limits_in_force
+from syncd.desktop import DesktopNotifier
 from syncd.errors import EXIT_NEEDS_USER, EXIT_OK, SyncdError
 from syncd.pairlock import PairLock
 from syncd.pausing import paused_pairs
@@ -57,6 +58,9 @@ from syncd.units import plural
 log = logging.getLogger(__name__)
 
 EngineFactory = Callable[[PairConfig, Store, threading.Event, Limits, Observers], PairEngine]
+# How long a stop waits for the engines to finish what they are doing (a transfer stops at
+# its next chunk); systemd's own stop timeout is 90 s.
+_STOP_DEADLINE_S = 8.0
 
 
 @dataclass
@@ -76,18 +80,22 @@ class Daemon:
         client: CloudClient,
         *,
         notifier: Notifier | None = None,
+        desktop: DesktopNotifier | None = None,
         install_signals: bool = True,
         engine_factory: EngineFactory,
         control: Path,
         clock: Callable[[], float] = time.monotonic,
         activity: Activity | None = None,
     ) -> None:
-        """`control`: this config's folder for the pid, status and control files."""
+        """`control`: this config's folder for the pid, status and control files; `desktop`:
+        where conflicts and stopped pairs are told to the user's desktop (its owner closes
+        it)."""
         self.config = config
         self.control = control
         self.clock = clock
         self.client = client
         self.notifier = notifier or Notifier()
+        self.desktop = desktop or DesktopNotifier(None)
         self.install_signals = install_signals
         self.engine_factory = engine_factory
         self.stop = threading.Event()
@@ -195,6 +203,7 @@ class Daemon:
                 full_rescan_s=self.config.sync.full_rescan_interval_s,
                 paused=functools.partial(self._is_paused, pair_config.name),
                 activity=self.activity.pair(pair_config.name),
+                desktop=self.desktop,
             )
             poller = Poller(runner, self.config.sync.poll_interval_s, self.stop)
             self._pairs.append(_Pair(pair_config, store, runner, poller))
@@ -268,13 +277,19 @@ class Daemon:
         for pair in self._pairs:
             pair.runner.halt()
             pair.runner.want_poll.set()
-        deadline = time.monotonic() + 8.0
+        deadline = time.monotonic() + _STOP_DEADLINE_S
         for pair in self._pairs:
             pair.runner.join(max(0.1, deadline - time.monotonic()))
             pair.poller.join(max(0.1, deadline - time.monotonic()))
         for pair in self._pairs:
             if not pair.runner.thread.is_alive():
                 pair.store.close()
+            else:  # what it committed stays; the rest is found again at the next start
+                log.warning(
+                    "%s: still busy %g s after the stop; exiting anyway",
+                    pair.config.name,
+                    _STOP_DEADLINE_S,
+                )
         if self._pairs:
             self._publish(final=True)
         for lock in self._locks:

@@ -10,7 +10,10 @@ from collections.abc import Mapping
 
 
 class Notifier:
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, environ: Mapping[str, str] | None = None, *, send_timeout_s: float = 1.0
+    ) -> None:
+        self._send_timeout_s = send_timeout_s
         env = os.environ if environ is None else environ
         address = env.get("NOTIFY_SOCKET", "")
         # '@' names a socket in the abstract namespace.
@@ -32,6 +35,10 @@ class Notifier:
             return
         if self._socket is None:
             self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            # A datagram to a full socket waits until the reader makes room. Every service
+            # shares systemd's queue, so wait a little (READY=1 must get through a busy
+            # boot), but never for good: a systemd that does not read must not stop us.
+            self._socket.settimeout(self._send_timeout_s)
         message = "\n".join(f"{key.upper()}={value}" for key, value in fields.items())
         # systemd gone or its socket full: never let a notification stop the daemon.
         with contextlib.suppress(OSError):

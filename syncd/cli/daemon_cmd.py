@@ -64,6 +64,7 @@ def run(
     It logs one line per action applied; -q logs only problems, -v more detail.
     """
     from syncd.daemon import Daemon
+    from syncd.desktop import open_notifier
 
     settle_heap()
     config = with_overrides(load(config_path), upload_limit, download_limit, bwlimit, transfers)
@@ -84,9 +85,19 @@ def run(
         client.tokens.access_token()  # not logged in: stop now, with exit 78
 
         factory = engine_factory(config, client)
-        daemon = Daemon(config, client, engine_factory=factory, control=control_dir(config))
-        with _dashboard(config, daemon):
-            code = daemon.run()
+        desktop = open_notifier(config.notifications, os.environ)
+        try:
+            daemon = Daemon(
+                config,
+                client,
+                engine_factory=factory,
+                control=control_dir(config),
+                desktop=desktop,
+            )
+            with _dashboard(config, daemon):
+                code = daemon.run()
+        finally:
+            desktop.close()  # what is queued (a pair that stopped) goes out first
     _exit_promptly(code)
 
 

@@ -388,7 +388,13 @@ class PairEngine:
         views = self.views
         self.identities.remember(views.base.values())
         self._fetch_download_urls(plan)
-        batch = CommitBatch(self.store, self.clock, self.root)
+        try:
+            batch = CommitBatch(self.store, self.clock, self.root)
+        except OSError:
+            # The folder went (or was swapped) since the pass checked it: that is the root
+            # guard's to say, not an engine crash.
+            self.check_root()
+            raise
         progress = False
         rescan: set[str] = set()
         abort: list[BaseException] = []

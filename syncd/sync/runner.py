@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from syncd import journal
 from syncd.activity import Activity, PairActivity
+from syncd.desktop import DesktopNotifier, conflict_notice, stopped_notice
 from syncd.errors import NeedsUserError, SyncdError, TransientError
 from syncd.status import ERROR, IDLE, OFFLINE, PAUSED, STARTING, PairStatus
 from syncd.sync.engine import PairEngine
@@ -52,8 +53,12 @@ class PairRunner:
         clock: Callable[[], float] = time.monotonic,
         make_watcher: Callable[[PairRunner], Watcher] | None = None,
         activity: PairActivity | None = None,
+        desktop: DesktopNotifier | None = None,
     ) -> None:
+        """`desktop`: where a conflicted copy made and a stop that needs the user are told
+        to the user's desktop."""
         self.name = name
+        self.desktop = desktop or DesktopNotifier(None)
         # What the dashboard shows of this pair (fed from the observers below).
         self.activity = activity or Activity().pair(name)
         self.engine = make_engine(
@@ -140,6 +145,7 @@ class PairRunner:
             self.needs_user = exc
             self._set(ERROR, str(exc))
             self.activity.attention(str(exc))
+            self.desktop.notify(stopped_notice(self.name, str(exc)))
         except Exception as exc:  # keep the message in the status, then let systemd act
             log.exception("%s: engine stopped", self.name)
             self._set(ERROR, f"engine stopped: {exc!r}")
@@ -299,6 +305,9 @@ class PairRunner:
         line = journal.outcome_line(outcome)
         if line is not None:
             log.info("%s: %s", self.name, line)
+        if isinstance(outcome.action, Conflict) and outcome.ok and outcome.conflict is not None:
+            copy_path, rel_path, loser = outcome.conflict
+            self.desktop.notify(conflict_notice(self.name, rel_path, copy_path, loser))
         status = self.status
         if isinstance(outcome.action, Upload) and status.pending_uploads:
             self.status = replace(status, pending_uploads=status.pending_uploads - 1)

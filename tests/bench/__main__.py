@@ -51,7 +51,9 @@ Figures (`--only` takes these names or the group names in brackets, comma-separa
   1,000 files on one side; target: at most 5 API calls and 0 bytes transferred;
 * startup_help_cpu, startup_status_cpu [startup]: the CPU of `syncd --help` and of
   `syncd status` (one pair, its state DB), each a fresh process, median of 21 runs; target:
-  < 0.25 s each.
+  < 0.25 s each;
+* daemon_stop [stop]: `syncd run` told SIGTERM in the middle of a (rate-limited) download:
+  seconds until the process has exited; target: < 3 s, exit code 0.
 
 How (details in each module): the emulator runs as a separate process (`emulator_proc`), and
 so does every syncd command and every floor (`procs`: wall time, peak RSS and CPU from
@@ -74,7 +76,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
-from tests.bench import scen_move, scen_startup, scen_sync, scen_transfer, scen_tree
+from tests.bench import scen_move, scen_startup, scen_stop, scen_sync, scen_transfer, scen_tree
 from tests.bench.figures import QUICK, Context, Figure, Sizes, emit
 from tests.bench.procs import child_env, code_version, warm_up
 
@@ -88,6 +90,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "move-local": ("move_local",),
     "move-remote": ("move_remote",),
     "startup": ("startup_help_cpu", "startup_status_cpu"),
+    "stop": ("daemon_stop",),
 }
 FIGURES = tuple(name for names in GROUPS.values() for name in names)
 SCRATCH_PREFIX = "syncd-bench-"  # then the runner's pid: see _remove_stale_scratch
@@ -121,6 +124,7 @@ SCENARIOS: tuple[tuple[frozenset[str], Scenario], ...] = (
         ),
     ),
     (frozenset({"startup"}), lambda ctx, groups, _: scen_startup.startup(ctx)),
+    (frozenset({"stop"}), lambda ctx, _, repeat: scen_stop.stop_during_download(ctx, repeat)),
 )
 
 

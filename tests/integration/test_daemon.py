@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -32,7 +33,9 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 class NotifySocket:
-    """The systemd side of sd_notify: a datagram socket that collects what the daemon says."""
+    """The systemd side of sd_notify: a datagram socket that collects what the daemon says,
+    read all along as systemd reads it (a socket nobody reads fills up, and its sender
+    waits)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -40,20 +43,31 @@ class NotifySocket:
         self.sock.bind(str(path))
         self.sock.settimeout(0.05)
         self.messages: list[dict[str, str]] = []
+        self._closing = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-    def drain(self) -> list[dict[str, str]]:
-        while True:
-            try:
-                data = self.sock.recv(4096)
-            except (TimeoutError, BlockingIOError):
-                return self.messages
-            fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
-            self.messages.append(fields)
+    def _read(self) -> None:
+        while not self._closing.is_set():
+            self._receive()
+
+    def _receive(self) -> bool:
+        try:
+            data = self.sock.recv(4096)
+        except (TimeoutError, BlockingIOError):
+            return False
+        fields = dict(line.split("=", 1) for line in data.decode().splitlines() if "=" in line)
+        self.messages.append(fields)
+        return True
 
     def seen(self, key: str, value: str | None = None) -> bool:
-        return any(key in m and (value is None or m[key] == value) for m in self.drain())
+        return any(key in m and (value is None or m[key] == value) for m in list(self.messages))
 
     def close(self) -> None:
+        self._closing.set()
+        self._reader.join()
+        while self._receive():  # what the daemon said last
+            pass
         self.sock.close()
 
 
@@ -98,6 +112,25 @@ def start_daemon(config: Path, notify: NotifySocket, **env: str) -> subprocess.P
     )
 
 
+# A stop that takes longer is a hang (the daemon's own deadline is 8 s); how long a stop
+# really takes is the benchmark's `daemon_stop` figure.
+STOP_BOUND_S = 60
+
+
+def stop_daemon(proc: subprocess.Popen[bytes]) -> str:
+    """SIGTERM, then the daemon's output once it has exited; a hang fails the test (and the
+    process is killed, not left behind for a later test to trip over)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return (proc.communicate(timeout=STOP_BOUND_S)[0] or b"").decode()
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output = (proc.communicate()[0] or b"").decode()
+        message = f"the daemon did not stop within {STOP_BOUND_S} s:\n{output}"
+        raise AssertionError(message) from None
+
+
 def test_daemon_syncs_both_ways_and_speaks_the_notify_protocol(
     setup: tuple[Emulator, Path, Path], tmp_path: Path
 ) -> None:
@@ -111,7 +144,7 @@ def test_daemon_syncs_both_ways_and_speaks_the_notify_protocol(
         # A local save reaches the cloud with no manual trigger.
         (local / "note.txt").write_text("written locally")
         wait_for(
-            lambda: _remote_bytes(emu, "note.txt") == b"written locally", 15, "upload of note.txt"
+            lambda: _remote_bytes(emu, "note.txt") == b"written locally", 30, "upload of note.txt"
         )
 
         # A cloud edit reaches the disk within the poll interval.
@@ -122,11 +155,11 @@ def test_daemon_syncs_both_ways_and_speaks_the_notify_protocol(
                 (local / "from-cloud.txt").exists()
                 and (local / "from-cloud.txt").read_bytes() == b"written in the cloud"
             ),
-            15,
+            30,
             "download of from-cloud.txt",
         )
 
-        wait_for(lambda: notify.seen("WATCHDOG", "1"), 10, "WATCHDOG=1")
+        wait_for(lambda: notify.seen("WATCHDOG", "1"), 30, "WATCHDOG=1")
         assert notify.seen("STATUS")
 
         # A one-off sync of the same pair is refused while the daemon holds it.
@@ -158,15 +191,13 @@ def test_daemon_syncs_both_ways_and_speaks_the_notify_protocol(
             timeout=30,
         )
         assert paused.returncode == 0 and paused.stdout.strip() == "paused"
-        wait_for(lambda: _status(config)["state"] == "paused", 10, "the paused state")
+        wait_for(lambda: _status(config)["state"] == "paused", 30, "the paused state")
         subprocess.run(
             [sys.executable, "-m", "syncd", "resume", "--config", str(config)], timeout=30
         )
-        wait_for(lambda: _status(config)["state"] != "paused", 10, "the resumed state")
+        wait_for(lambda: _status(config)["state"] != "paused", 30, "the resumed state")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        output = proc.communicate(timeout=15)[0].decode()
-        notify.drain()
+        output = stop_daemon(proc)
         notify.close()
     assert proc.returncode == 0, output
     assert any(m.get("STOPPING") == "1" for m in notify.messages)
@@ -205,7 +236,7 @@ def test_daemon_exits_78_when_the_root_vanishes_and_deletes_nothing(
             "the first sync",
         )
         local.rename(tmp_path / "moved-away")
-        code = proc.wait(timeout=30)
+        code = proc.wait(timeout=STOP_BOUND_S)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -251,17 +282,16 @@ def test_sigterm_during_a_transfer_stops_fast_and_the_next_start_resumes(
             30,
             "the download to get going",
         )
-        started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=15)
-        took = time.monotonic() - started
+        output = stop_daemon(proc)
     finally:
-        if proc.poll() is None:
+        if proc.poll() is None:  # a failed wait above
             proc.kill()
-        proc.communicate()
+            proc.communicate()
         notify.close()
-    assert code == 0
-    assert took < 10, f"stopping took {took:.1f} s"
+    assert proc.returncode == 0, output
+    # The transfer stopped at the signal, well inside the daemon's stop deadline (how fast:
+    # the benchmark's `daemon_stop` figure).
+    assert "after the stop; exiting anyway" not in output, output
     assert not (local / "large.bin").exists()  # nothing half-written at the final path
     (partial,) = local.glob(".large.bin.*.syncd-partial")
     kept = partial.stat().st_size
@@ -273,8 +303,7 @@ def test_sigterm_during_a_transfer_stops_fast_and_the_next_start_resumes(
     try:
         wait_for(lambda: (local / "large.bin").exists(), 60, "the download to finish")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=15)
+        stop_daemon(proc)
         notify.close()
     assert (local / "large.bin").read_bytes() == data
     assert emu.stats.snapshot().bytes_downloaded == size - kept

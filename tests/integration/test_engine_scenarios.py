@@ -498,6 +498,22 @@ def test_root_guard_stops_when_the_local_folder_is_gone(h: Harness) -> None:
     assert h.remote_tree() == {"a.txt": b"a"}
 
 
+def test_root_guard_stops_when_the_local_folder_goes_between_two_plans(h: Harness) -> None:
+    h.write("a.txt", "a")
+    h.converge()
+    h.write("b.txt", "b")
+    elsewhere = h.root.with_name("elsewhere")
+    with Store.open(h.db_path) as store:
+        # Just before the plan is applied: the scan saw the folder, the run cannot use it.
+        engine = h.engine(
+            store, observers=Observers(plan=lambda _plan: os.rename(h.root, elsewhere))
+        )
+        with pytest.raises(RootGuardError, match="is missing"):
+            engine.sync()
+    assert h.remote_tree() == {"a.txt": b"a"}
+    assert sorted(p.name for p in elsewhere.iterdir()) == [".syncd", "a.txt", "b.txt"]
+
+
 def test_root_guard_stops_when_the_folder_was_replaced(h: Harness) -> None:
     h.write("a.txt", "a")
     h.converge()

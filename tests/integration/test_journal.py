@@ -49,6 +49,14 @@ class Journal:
     def has(self, pattern: str) -> bool:
         return any(re.search(pattern, line) for line in list(self.lines))
 
+    def has_after(self, first: str, then: str) -> bool:
+        """A line matching `then` somewhere after the first line matching `first`."""
+        lines = list(self.lines)
+        for index, line in enumerate(lines):
+            if re.search(first, line):
+                return any(re.search(then, later) for later in lines[index + 1 :])
+        return False
+
     def close(self) -> None:
         os.close(self.write_fd)
         self._reader.join(30)
@@ -135,9 +143,10 @@ def test_the_journal_tells_the_story_in_human_paths(emu: Emulator, tmp_path: Pat
         wait_for(lambda: journal.has(r"conflict: both\.txt kept both \(both \(conflicted"), 60,
                  "the conflict")  # fmt: skip
         emu.move(f"{cloud}/notes", f"{cloud}/archive")
-        wait_for(lambda: journal.has(r"moved notes/ -> archive/ here \(moved in the cloud\)"),
-                 60, "the move")  # fmt: skip
-        wait_for(lambda: journal.has(r"pass done: "), 60, "a pass summary")
+        moved = r"moved notes/ -> archive/ here \(moved in the cloud\)"
+        wait_for(lambda: journal.has(moved), 60, "the move")
+        # The summary of the pass that made the move comes at its end, after the move.
+        wait_for(lambda: journal.has_after(moved, r"pass done: "), 60, "its pass summary")
         # Idle polls say nothing: three more listings, not one more line.
         settled = len(journal.lines)
         polls = emu.stats.snapshot().calls["folder_get"]

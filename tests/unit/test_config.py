@@ -300,3 +300,23 @@ def test_a_bad_dashboard_listen_address_names_its_place(listen: str, problem: st
     message = error_of(f'web:\n  enabled: true\n  listen: "{listen}"\n')
     assert message.startswith("/etc/syncd.yaml:3:3: web.listen: "), message
     assert problem in message, message
+
+
+# --- desktop notifications -------------------------------------------------------------------
+
+
+def test_notifications_default_to_auto_and_take_on_off_or_a_boolean() -> None:
+    assert parse("").notifications == "auto"
+    assert parse('notifications: "auto"\n').notifications == "auto"
+    # YAML 1.1 reads a bare on/off as a boolean: for a switch, that is what it means.
+    assert parse("notifications: on\n").notifications == "on"
+    assert parse("notifications: off\n").notifications == "off"
+    assert parse("notifications: false\n").notifications == "off"
+    assert parse('notifications: "on"\n').notifications == "on"
+
+
+@pytest.mark.parametrize("value", ["sometimes", "1", "[on]", '""'])
+def test_a_bad_notifications_value_is_an_error_at_its_place(value: str) -> None:
+    message = error_of(f"sync:\n  debounce: 1\nnotifications: {value}\n")
+    assert message.startswith("/etc/syncd.yaml:3:1: notifications: "), message
+    assert "auto, on or off" in message, message

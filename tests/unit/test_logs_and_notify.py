@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,25 @@ def test_notifier_speaks_the_protocol(tmp_path: Path) -> None:
         "WATCHDOG=1",
         "STOPPING=1\nSTATUS=stopping",
     ]
+
+
+def test_notifier_never_hangs_on_a_systemd_that_does_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "notify.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(str(path))  # and never read: its queue fills after a few datagrams
+    notifier = Notifier({"NOTIFY_SOCKET": str(path)}, send_timeout_s=0.05)
+    sender = threading.Thread(
+        target=lambda: [notifier.status(f"line {n}") for n in range(50)], daemon=True
+    )
+    try:
+        sender.start()
+        sender.join(60)
+        assert not sender.is_alive(), "a full notify socket blocked the daemon"
+        server.settimeout(5)
+        assert server.recv(4096) == b"STATUS=line 0"  # what fitted was sent, in order
+    finally:
+        notifier.close()
+        server.close()
 
 
 def test_notifier_is_a_no_op_outside_systemd() -> None:
