@@ -13,7 +13,8 @@ Usage (from the repository root)::
 medians; --latency MS has the emulator answer every API call that much later, for syncd and
 the floors alike (the targets hold on loopback, with none; the README says why a network's
 round trip matters to the first-sync figures); --profile DIR runs every `syncd sync` under
-cProfile (main thread only: times are then inflated, and transfer threads invisible); --keep
+cProfile, each thread (`profiled`: NAME.main.prof and NAME.threads.prof per run; times are
+then inflated); --keep
 leaves the scratch folder (state, logs such as `tree/daemon.log`, the emulator's data) for a
 look. About half of a full run is the daemon figure: 20 saves, each left to settle, then up
 to two poll periods of 60 s. Set-up work (writing trees, seeding the cloud) is never timed.

@@ -71,6 +71,28 @@ def test_the_program_ends_its_process_itself_without_the_interpreter_s_shutdown(
     assert result.stderr == ""  # no atexit handler ran: the process ended in `end_process`
 
 
+def test_the_program_runs_its_on_end_before_it_ends_its_process(h: Harness, tmp_path: Path) -> None:
+    # How a profiler that started the program gets to write what it gathered.
+    config = h.write_config(tmp_path / "c.yaml")
+    mark = tmp_path / "ended"
+    program = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from syncd.cli import run\n"
+        "from syncd.cli.process import Program\n"
+        f"sys.argv = ['syncd', 'sync', '-q', '--config', {str(config)!r}]\n"
+        f"run(Program(on_end=lambda: Path({str(mark)!r}).write_text('written')))\n"
+        "print('run() returned', file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "pair: nothing\n"
+    assert result.stderr == ""  # the process ended in `end_process`, not after run()
+    assert mark.read_text() == "written"
+
+
 def test_the_program_started_with_stdout_closed_still_syncs_and_exits_0(
     h: Harness, tmp_path: Path
 ) -> None:
