@@ -8,6 +8,7 @@ Usage (from the repository root)::
     .venv/bin/python -m tests.bench --only upload_throughput --keep --dir /var/tmp
     .venv/bin/python -m tests.bench --only first-sync-down --profile /tmp/prof
     .venv/bin/python -m tests.bench --only first-sync-up,first-sync-down --latency 5
+    .venv/bin/python -m tests.bench --only no-change --files 1000000 --reuse /var/tmp/big
 
 --repeat N runs the timed figures N times, floor and syncd interleaved, and keeps the
 medians; --latency MS has the emulator answer every API call that much later, for syncd and
@@ -16,7 +17,9 @@ round trip matters to the first-sync figures); --profile DIR runs every `syncd s
 cProfile, each thread (`profiled`: NAME.main.prof and NAME.threads.prof per run; times are
 then inflated); --keep
 leaves the scratch folder (state, logs such as `tree/daemon.log`, the emulator's data) for a
-look. About half of a full run is the daemon figure: 20 saves, each left to settle, then up
+look; --files N sets the big tree's size (N files in N/10 folders; default 100,000), and
+--reuse DIR keeps its set-up (minutes at a million files) in DIR for the next run of the
+same size. About half of a full run is the daemon figure: 20 saves, each left to settle, then up
 to two poll periods of 60 s. Set-up work (writing trees, seeding the cloud) is never timed.
 
 Prints one JSON line per figure on stdout (progress goes to stderr)::
@@ -41,8 +44,9 @@ Figures (`--only` takes these names or the group names in brackets, comma-separa
   [download]: 1 GiB through `syncd sync`; targets: >= 80 % of the floor, peak RSS growth
   < 64 MiB;
 * no_change_time, no_change_rss [no-change]: `syncd sync` of a synced pair of 100,000 files
-  in 10,000 folders, as a fresh process; targets: < 5 s and within 2x the floor, peak RSS
-  < 200 MiB;
+  in 10,000 folders (or --files), as a fresh process; targets: < 5 s and within 2x the floor,
+  peak RSS < 200 MiB; for a bigger tree (up to a million files) < 20 s and < 300 MiB; both
+  also report CPU seconds per file, syncd's and the floor's;
 * daemon_save_latency, daemon_idle_cpu [daemon]: `syncd run` on that pair: median time for
   a local save to reach the cloud (20 saves), and its CPU over exactly one period of the
   default 60 s poll; targets: < 2 s, < 2 % of a core;
@@ -71,7 +75,7 @@ from pathlib import Path
 from types import FrameType
 
 from tests.bench import scen_move, scen_sync, scen_transfer, scen_tree
-from tests.bench.figures import QUICK, Context, Figure, Sizes, emit
+from tests.bench.figures import QUICK, Context, Figure, Sizes, emit, with_big_tree
 from tests.bench.procs import child_env, code_version, warm_up
 
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -154,6 +158,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=None, help="seconds per command")
     parser.add_argument("--profile", type=Path, default=None, help="cProfile syncd runs here")
     parser.add_argument(
+        "--files", type=int, default=None, help="files of the big tree (folders: a tenth)"
+    )
+    parser.add_argument(
+        "--reuse", type=Path, default=None, help="keep the big tree's set-up here, and reuse it"
+    )
+    parser.add_argument(
         "--latency", type=float, default=0.0, help="ms the emulator adds to every API call"
     )
     return parser.parse_args(argv)
@@ -187,13 +197,18 @@ def run(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     groups, wanted = _selection(args.only)
     sizes: Sizes = QUICK if args.quick else Sizes()
+    if args.files is not None:
+        if args.files < 1:
+            raise SystemExit(f"--files {args.files}: the tree needs at least one file")
+        sizes = with_big_tree(sizes, args.files)
     _stop_on_sigterm()
     parent = Path(args.dir or tempfile.gettempdir())
     _remove_stale_scratch(parent)
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=parent))
     timeout = args.timeout or (120.0 if args.quick else 900.0)
     profile = args.profile.resolve() if args.profile else None
-    ctx = Context(scratch, child_env(scratch), sizes, timeout, profile)
+    setups = args.reuse.resolve() if args.reuse else None
+    ctx = Context(scratch, child_env(scratch), sizes, timeout, profile, setups)
     ctx.latency_s = args.latency / 1000
     ctx.log(f"scratch folder {scratch}; {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
     ctx.code = code_version()

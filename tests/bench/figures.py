@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,11 @@ def emit(record: dict[str, Any]) -> None:
     print(json.dumps(record), flush=True)
 
 
+def with_big_tree(sizes: Sizes, files: int) -> Sizes:
+    """`sizes` with a big tree of `files` files in a tenth as many folders."""
+    return replace(sizes, big_tree=Tree(files, max(1, files // 10)))
+
+
 @dataclass
 class Context:
     work: Path
@@ -86,6 +91,9 @@ class Context:
     sizes: Sizes
     timeout: float
     profile_dir: Path | None = None
+    # Where set-ups that take minutes to build live (the big tree): `work` (removed with
+    # it), or a folder kept from run to run (`--reuse`).
+    setups: Path | None = None
     code: str = ""  # the syncd version measured (`procs.code_version`)
     latency_s: float = 0.0  # added by the emulator to every API call
     started: float = field(default_factory=time.monotonic)
@@ -96,9 +104,18 @@ class Context:
     def emulator(self, data_dir: Path) -> AbstractContextManager[EmulatorProcess]:
         return emulator_process(data_dir, self.env, latency_s=self.latency_s)
 
-    def pair(self, name: str, emulator: EmulatorProcess, remote: str, **sync: Any) -> SyncdPair:
+    def pair(
+        self,
+        name: str,
+        emulator: EmulatorProcess,
+        remote: str,
+        *,
+        where: Path | None = None,
+        **sync: Any,
+    ) -> SyncdPair:
+        """A pair in `where / name` (default: the scratch folder)."""
         return SyncdPair(
-            self.work / name,
+            (where or self.work) / name,
             emulator,
             remote,
             self.env,
