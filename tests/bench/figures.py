@@ -22,6 +22,7 @@ GiB = 1 << 30
 TRANSFERS = 4  # syncd's default `sync.transfers`; the floors use as many connections
 FIRST_SYNC = Tree(5_000, 200, 4096)
 BIG_TREE = Tree(100_000, 10_000)
+CHANGE_TREE = Tree(20_000, 2_000)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Sizes:
     # None: syncd's default poll interval (60 s), and the idle window waits for one poll.
     poll_interval: float | None = None
     move_files: int = 1_000
+    change_tree: Tree = CHANGE_TREE  # the small change beside rclone
+    changed_files: int = 10
 
 
 QUICK = Sizes(
@@ -42,6 +45,8 @@ QUICK = Sizes(
     saves=2,
     poll_interval=1.0,
     move_files=20,
+    change_tree=Tree(200, 20),
+    changed_files=4,
 )
 
 

@@ -75,11 +75,17 @@ def big_tree(ctx: Context, *, no_change: bool, daemon: bool, repeat: int) -> Ite
             yield from daemon_figures(ctx, emu, pair, ids)
 
 
-def _seed(ctx: Context, home: Path, pair: SyncdPair, tree: Tree) -> dict[str, str]:
+def seed_pair(ctx: Context, pair: SyncdPair, tree: Tree) -> dict[str, str]:
+    """Make `pair` synced: `tree`, already in its cloud folder, written locally, and the state
+    a first sync would leave recorded. Returns the remote id of every item, by rel_path."""
     ctx.log("writing the same tree locally")
     digests = write_local(pair.local, tree)
     ctx.log("recording the synced state (as a first sync would)")
-    ids = pair.seed_state(digests)
+    return pair.seed_state(digests)
+
+
+def _seed(ctx: Context, home: Path, pair: SyncdPair, tree: Tree) -> dict[str, str]:
+    ids = seed_pair(ctx, pair, tree)
     (home / IDS).write_text(json.dumps(ids))
     (home / READY).touch()
     return ids
