@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import json
 import os
 import resource
 import select
@@ -31,7 +32,7 @@ _PR_SET_PDEATHSIG = 1
 _DROP_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM", "SYNCD_CONFIG")
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     # Runs in the child between fork and exec. Linux only; elsewhere the runner's `finally`
     # blocks are the only guard.
     with contextlib.suppress(OSError, AttributeError):
@@ -63,7 +64,7 @@ def warm_up(scratch: Path, env: Mapping[str, str]) -> float:
 
 def spawn(cmd: Sequence[str], env: Mapping[str, str], **kwargs: Any) -> subprocess.Popen[Any]:
     return subprocess.Popen(
-        list(cmd), env=dict(env), cwd=REPO, preexec_fn=_die_with_parent, **kwargs
+        list(cmd), env=dict(env), cwd=REPO, preexec_fn=die_with_parent, **kwargs
     )
 
 
@@ -88,29 +89,37 @@ class ChildResult:
 
 
 def run_measured(cmd: Sequence[str], env: Mapping[str, str], *, timeout: float) -> ChildResult:
-    """Run `cmd` to the end; its wall time, peak RSS and CPU come from `wait4`, so they are
-    the child's own (not the runner's, not other children's)."""
+    """Run `cmd` to the end; its wall time, peak RSS and CPU are its own (not the runner's,
+    not other children's): `launch` forks it from a small process and reports them."""
     # Anonymous files (unlinked at once): no pipe to drain, nothing left behind.
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = spawn(cmd, env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile(prefix="syncd-bench-", suffix=".json") as figures,
+    ):
+        launcher = python("-m", "tests.bench.launch", figures.name, *cmd)
+        proc = spawn(launcher, env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         try:
-            status, usage = _wait4(proc.pid, started + timeout)
+            status, _ = _wait4(proc.pid, time.perf_counter() + timeout)
         except BaseException:
-            _kill_and_reap(proc)
+            _kill_and_reap(proc)  # and its child with it (a parent-death signal)
             raise
-        wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return ChildResult(
-            returncode=proc.returncode,
-            wall_s=wall,
-            maxrss_mib=usage.ru_maxrss / 1024,
-            cpu_s=usage.ru_utime + usage.ru_stime,
-            stdout=out.read().decode(errors="replace"),
-            stderr=err.read().decode(errors="replace"),
-        )
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+        if proc.returncode != 0:
+            raise RuntimeError(f"the launcher of {cmd[0]} exited with {proc.returncode}: {stderr}")
+        measured = json.loads(Path(figures.name).read_text(encoding="ascii"))
+    return ChildResult(
+        returncode=measured["returncode"],
+        wall_s=measured["wall_s"],
+        maxrss_mib=measured["maxrss_kib"] / 1024,
+        cpu_s=measured["cpu_s"],
+        stdout=stdout,
+        stderr=stderr,
+    )
 
 
 def _wait4(pid: int, deadline: float) -> tuple[int, resource.struct_rusage]:
