@@ -7,7 +7,9 @@ that finds the folder, after an answer was lost, counts as done; renames, moves 
 for their result, and uploads check the folder (`transfer.py`), before re-sending.
 
 Thread-safe: the sync engine runs parallel transfers through one client. Size
-`max_connections` to at least the number of transfer threads.
+`max_connections` to at least the number of transfer threads plus `download_streams`: a
+download of at least `ranged_min_size` bytes is fetched as ranges of `range_size` by a pool of
+`download_streams` threads, shared by all downloads (see `transfer.RangedDownload`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any, BinaryIO, Self
@@ -51,10 +55,16 @@ from syncd.cloud.settings import CloudSettings
 from syncd.cloud.tokens import TokenFileStore, TokenManager, TokenStorage
 from syncd.cloud.transfer import (
     DEFAULT_CHUNK,
+    DOWNLOAD_STREAMS,
+    RANGE_SIZE,
+    RANGED_MIN_SIZE,
     Downloader,
     MultipartUpload,
     Progress,
     ProgressAborted,
+    RangedDownload,
+    RangeFetch,
+    RangesRefused,
     UploadJob,
     UploadSource,
     as_source,
@@ -89,6 +99,9 @@ class CloudClient:
         clock: Callable[[], float] = time.time,
         chunk_size: int = DEFAULT_CHUNK,
         owns_tokens: bool = False,
+        download_streams: int = DOWNLOAD_STREAMS,
+        ranged_min_size: int = RANGED_MIN_SIZE,
+        range_size: int = RANGE_SIZE,
     ) -> None:
         self.settings = settings
         self.tokens = tokens
@@ -101,6 +114,11 @@ class CloudClient:
         self._clock = clock
         self._chunk_size = chunk_size
         self._owns_tokens = owns_tokens
+        self._download_streams = download_streams
+        self._ranged_min_size = ranged_min_size
+        self._range_size = range_size
+        self._range_workers: ThreadPoolExecutor | None = None
+        self._range_lock = threading.Lock()
 
     @classmethod
     def from_settings(
@@ -124,6 +142,10 @@ class CloudClient:
         )
 
     def close(self) -> None:
+        with self._range_lock:
+            workers, self._range_workers = self._range_workers, None
+        if workers is not None:
+            workers.shutdown(cancel_futures=True)
         self._session.close()
         if self._owns_tokens:
             self.tokens.close()
@@ -579,6 +601,10 @@ class CloudClient:
         )
         refetched = isinstance(file, str)
         try:
+            if self._download_streams > 1 and info.size - offset >= self._ranged_min_size:
+                job.position = self._in_ranges(job, dest, info.size, guarded(progress))
+                if job.done():
+                    return job.position
             while True:
                 before = job.position
                 try:
@@ -604,6 +630,51 @@ class CloudClient:
                         raise
         except ProgressAborted as aborted:
             raise aborted.original from None
+
+    def _in_ranges(
+        self, job: Downloader, dest: BinaryIO, size: int, progress: Progress | None
+    ) -> int:
+        """Fetch the rest of `job`'s file as ranges in parallel; returns how much of the file
+        `dest` then holds. All of it, unless the server answered a range with the whole file
+        or the URL expired: then one stream goes on from there (it renews the URL)."""
+        abandoned = threading.Event()
+
+        def fetch(start: int, end: int, buffer: memoryview) -> None:
+            one = RangeFetch(
+                self._stream, self._session.iter_body, url=job.url, start=start, end=end,
+                size=size, buffer=buffer, progress=progress, target=job.target,
+                abandoned=abandoned,
+            )  # fmt: skip
+            while True:
+                before = one.position
+                try:
+                    return self._retry.call(one.attempt)
+                except (CloudUnavailable, TransferIncomplete):
+                    if one.position <= before:  # retries used up without progress
+                        raise
+
+        ranged = RangedDownload(
+            fetch,
+            self._range_pool().submit,
+            start=job.position,
+            size=size,
+            range_size=self._range_size,
+            window=self._download_streams,
+            abandoned=abandoned,
+        )
+        try:
+            return ranged.run(dest.write)
+        except (RangesRefused, NotFound, Forbidden) as exc:
+            log.info("%s: one stream from byte %d (%s)", job.target, ranged.position, exc)
+            return ranged.position
+
+    def _range_pool(self) -> ThreadPoolExecutor:
+        with self._range_lock:
+            if self._range_workers is None:
+                self._range_workers = ThreadPoolExecutor(
+                    self._download_streams, thread_name_prefix="syncd-range"
+                )
+            return self._range_workers
 
     def _ours(self, url: str, target: str) -> str:
         """`url` if it is on the API or content host; a URL elsewhere is never fetched (it
