@@ -30,7 +30,8 @@ Prints one JSON line per figure on stdout (progress goes to stderr)::
 
 `floor` and `ratio` are null where no floor applies; `load` says how busy the machine was
 during the figure (`others_busy_pct`: CPU used by processes other than this run's, in % of
-all cores: on a shared machine, compare CPU seconds, which load hardly moves); `code` is the
+all cores, `steal_pct` included: the share a virtual machine's host gave to other machines;
+on a shared machine, compare CPU seconds, which load hardly moves); `code` is the
 commit measured plus a digest of uncommitted product changes. A figure that could not be
 measured has `"error"` and a null value. Exit status: 0 every target met, 1 some missed,
 2 some figure failed to run, 130 interrupted.

@@ -226,13 +226,13 @@ def wait_quiet(pid: int, *, quiet_s: float, timeout: float, step: float = 0.25) 
 # -- how busy the machine was --------------------------------------------------------------
 
 
-def _cpu_times() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot, all cores."""
+def _cpu_times() -> tuple[float, float, float]:
+    """(busy, total, stolen) CPU seconds of the whole machine since boot, all cores."""
     with open("/proc/stat", encoding="ascii") as stat:
         values = [int(v) for v in stat.readline().split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
     total = sum(values[:8])  # guest times are already in user/nice
-    return (total - idle) / _TICK, total / _TICK
+    return (total - idle) / _TICK, total / _TICK, values[7] / _TICK
 
 
 def _own_cpu() -> float:
@@ -253,7 +253,7 @@ class LoadMeter:
         self.tracked = list(tracked)
         self.cores = os.cpu_count() or 1
         self.load1 = os.getloadavg()[0]
-        self._busy, self._total = _cpu_times()
+        self._busy, self._total, self._stolen = _cpu_times()
         self._ours = _own_cpu() + self._tracked_cpu()
 
     def _tracked_cpu(self) -> float:
@@ -264,7 +264,7 @@ class LoadMeter:
         return total
 
     def result(self) -> dict[str, float]:
-        busy, total = _cpu_times()
+        busy, total, stolen = _cpu_times()
         ours = _own_cpu() + self._tracked_cpu() - self._ours
         span = max(total - self._total, 1e-9)  # CPU-seconds available on all cores
         busy -= self._busy
@@ -272,5 +272,7 @@ class LoadMeter:
             "loadavg1_before": round(self.load1, 2),
             "machine_busy_pct": round(100 * busy / span, 1),
             "others_busy_pct": round(100 * max(busy - ours, 0.0) / span, 1),
+            # Taken by the hypervisor for other machines: our threads were ready, not running.
+            "steal_pct": round(100 * (stolen - self._stolen) / span, 1),
             "cores": self.cores,
         }
