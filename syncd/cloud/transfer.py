@@ -56,7 +56,7 @@ Progress = Callable[[int], None]
 DEFAULT_CHUNK = 256 * 1024
 # Downloads at least this big are fetched as ranges of RANGE_SIZE, DOWNLOAD_STREAMS at once.
 RANGED_MIN_SIZE = 64 << 20
-RANGE_SIZE = 16 << 20
+RANGE_SIZE = 8 << 20
 DOWNLOAD_STREAMS = 4
 _CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$")
 
