@@ -103,7 +103,7 @@ class CloudSession:
     def request(
         self,
         method: str,
-        url: str,
+        url: str | httpx.URL,
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
@@ -128,7 +128,7 @@ class CloudSession:
     def stream(
         self,
         method: str,
-        url: str,
+        url: str | httpx.URL,
         *,
         headers: Mapping[str, str] | None = None,
         target: str | None = None,

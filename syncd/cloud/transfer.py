@@ -339,11 +339,11 @@ class Downloader:
 
     def __init__(
         self,
-        stream: Callable[[str, dict[str, str]], AbstractContextManager[httpx.Response]],
+        stream: Callable[[httpx.URL, dict[str, str]], AbstractContextManager[httpx.Response]],
         iter_body: Callable[[httpx.Response], Iterator[bytes]],
         *,
         dest: BinaryIO,
-        url: str,
+        url: httpx.URL,
         expected_size: int | None,
         offset: int,
         progress: Progress | None,
@@ -364,7 +364,7 @@ class Downloader:
         except (OSError, ValueError):
             self._base = None
 
-    def restart(self, url: str, expected_size: int | None) -> None:
+    def restart(self, url: httpx.URL, expected_size: int | None) -> None:
         """Start over from byte 0 of another version, at `url` (rewinds `dest`)."""
         self.url = url
         self._expected = expected_size
@@ -489,10 +489,10 @@ class RangeFetch:
 
     def __init__(
         self,
-        stream: Callable[[str, dict[str, str]], AbstractContextManager[httpx.Response]],
+        stream: Callable[[httpx.URL, dict[str, str]], AbstractContextManager[httpx.Response]],
         iter_body: Callable[[httpx.Response], Iterator[bytes]],
         *,
-        url: str,
+        url: httpx.URL,
         start: int,
         end: int,
         size: int,

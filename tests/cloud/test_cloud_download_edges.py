@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 
 from syncd.cloud.client import CloudClient
 from syncd.cloud.errors import CloudError, ContentMismatch, ForeignUrl
+from syncd.cloud.models import RemoteFile
 from syncd.cloud.settings import CloudSettings
 from syncd.cloud.tokens import MemoryTokenStore, TokenManager, TokenSet
 from syncd.errors import PathError, TransientError
@@ -299,3 +301,42 @@ def test_a_server_answering_a_range_with_the_whole_file_gets_one_stream(tmp_path
         assert client.download("F", out) == len(BIG)
     assert out.getvalue() == BIG
     assert "" in asked  # the rest came in one stream, asked for without a range
+
+
+def test_a_download_url_that_is_not_a_url_is_never_fetched(tmp_path: Path) -> None:
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=file_object("f", 3, f"{CONTENT}/files/F/c\x00x"))
+
+    with make_client(tmp_path, handle) as client, pytest.raises(ForeignUrl) as caught:
+        client.download("F", io.BytesIO())
+    assert [r.url.host for r in seen] == ["api.test"]
+    assert "a download URL that cannot be read" in str(caught.value)
+
+
+def test_a_download_url_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """httpx checks a URL string character by character, in Python: on a first sync of small
+    files, parsing each download URL four times took a third of a transfer thread's CPU."""
+    import httpx._urls
+
+    url = f"{CONTENT}/files/F/content/" + "t" * 200
+    parsed: list[str] = []
+    real = httpx._urls.urlparse
+
+    def counting(url: str = "", **kwargs: str | None) -> object:
+        parsed.append(url)
+        return real(url, **kwargs)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"12345678")
+
+    now = datetime.now(UTC)
+    file = RemoteFile("F", "f", 8, "FILE", now, now, download_url=url)
+    out = io.BytesIO()
+    with make_client(tmp_path, handle) as client:
+        monkeypatch.setattr(httpx._urls, "urlparse", counting)
+        assert client.download(file, out) == 8
+    assert out.getvalue() == b"12345678"
+    assert parsed.count(url) == 1, parsed
