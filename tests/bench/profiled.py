@@ -5,8 +5,9 @@ Writes `OUT.main.prof` (the main thread: start-up, scans, planning, recording ou
 `snakeviz`. `python -m cProfile` would see the main thread only, and write nothing at all:
 a one-off `syncd sync` ends its process itself (`syncd.cli.process.end_process`), which
 skips the interpreter's shutdown where cProfile writes; the program's `on_end` writes them
-instead. Times are cProfile's (wall clock per thread, inflated by the profiling itself):
-read them as shares, not as figures.
+instead. Times are CPU seconds of each thread (`time.thread_time`), inflated by the
+profiling itself: read them as shares, not as figures. A wall clock would charge every
+thread's wait for the GIL to whatever C call it had just made (a `recv`, an `openat2`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import cProfile
 import pstats
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -26,7 +28,7 @@ class ThreadProfiles:
 
     def __init__(self, out: Path) -> None:
         self.out = out
-        self.main = cProfile.Profile()
+        self.main = cProfile.Profile(time.thread_time)
         self.threads: list[cProfile.Profile] = []
         self.written = False
 
@@ -36,7 +38,7 @@ class ThreadProfiles:
 
     def _enable_in_thread(self, _frame: FrameType, _event: str, _arg: Any) -> None:
         # Replaces this hook in the new thread (list.append is atomic under the GIL).
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.thread_time)
         self.threads.append(profile)
         profile.enable()
 
