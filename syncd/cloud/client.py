@@ -121,6 +121,8 @@ class CloudClient:
         self._range_lock = threading.Lock()
         hosts = (self._session.api_url, self._session.content_url)
         self._origins = frozenset(_origin(httpx.URL(url)) for url in hosts)
+        # Parsed once: httpx checks a URL string character by character, in Python.
+        self._upload_url = httpx.URL(self._session.content_url + "/files/content")
 
     @classmethod
     def from_settings(
@@ -546,7 +548,7 @@ class CloudClient:
         src = as_source(source, name)
         target_name = name or src.name
         _check_name(target_name)
-        url = self._session.content_url + "/files/content"
+        url = self._upload_url
 
         def send(body: MultipartUpload) -> UploadResult:
             response = self._session.request(
