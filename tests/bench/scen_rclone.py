@@ -30,6 +30,7 @@ rclone's (times: under 1, syncd is faster; rates: over 1). The group runs only w
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -320,53 +321,63 @@ def _transfers(b: _Both, repeat: int, wanted: set[str]) -> Iterator[Figure]:
     size = b.ctx.sizes.big_file
     payload = b.work / "big.bin"
 
+    def timed(
+        sync: Callable[..., ChildResult],
+        measure: Callable[[Callable[[], ChildResult]], Run],
+        put: Callable[[], object],
+        arrived: Callable[[], int],
+        first: Callable[[], object],
+    ) -> _Transfer:
+        """A synced pair's run with nothing to do, then `put` the file and time the run that
+        moves it; `arrived` is the size of what then is on the other side."""
+        first()
+        baseline = sync("baseline sync")
+        put()
+        os.sync()  # what earlier rounds left dirty is not this round's to write back
+        run = measure(lambda: sync("transfer sync"))
+        if (got := arrived()) != size:
+            raise RuntimeError(f"{got} of {size} bytes arrived")
+        return _Transfer(baseline, run)
+
+    def on_disk(path: Path) -> Callable[[], int]:
+        return lambda: path.stat().st_size
+
     def upload_syncd(r: int) -> _Transfer:
         pair = b.syncd_pair(f"upload-{r}", f"/upload-{r}")
-        pair.sync("set-up sync")
-        baseline = pair.sync("baseline sync")
-        os.link(payload, pair.local / "big.bin")
-        os.sync()
-        run = b.syncd(lambda: pair.sync("upload sync"))
-        if b.emu.listing()[f"upload-{r}/big.bin"]["size"] != size:
-            raise RuntimeError("syncd's upload did not arrive whole")
-        return _Transfer(baseline, run)
+        put = functools.partial(os.link, payload, pair.local / "big.bin")
+
+        def arrived() -> int:
+            return int(b.emu.listing()[f"upload-{r}/big.bin"]["size"])
+
+        return timed(pair.sync, b.syncd, put, arrived, lambda: pair.sync("set-up sync"))
 
     def upload_rclone(r: int) -> _Transfer:
         pair = b.bisync_pair(f"upload-{r}", f"upload-{r}")
-        pair.sync("rclone set-up sync", resync=True)
-        baseline = pair.sync("rclone baseline sync")
-        os.link(payload, pair.local / "big.bin")
-        os.sync()
-        run = b.bisync(lambda: pair.sync("rclone upload sync"))
-        if (b.served / f"upload-{r}" / "big.bin").stat().st_size != size:
-            raise RuntimeError("rclone's upload did not arrive whole")
-        return _Transfer(baseline, run)
+        put = functools.partial(os.link, payload, pair.local / "big.bin")
+        arrived = on_disk(b.served / f"upload-{r}" / "big.bin")
+        return timed(pair.sync, b.bisync, put, arrived, lambda: pair.sync("set-up", resync=True))
 
     def download_syncd(r: int) -> _Transfer:
         pair = b.syncd_pair(f"download-{r}", f"/download-{r}")
-        pair.sync("set-up sync")
-        baseline = pair.sync("baseline sync")
-        with b.emu.api(timeout=120) as api:
-            body = {"parentFolderId": b.emu.item_id(f"download-{r}")}
-            source = b.emu.item_id(f"upload-{r}/big.bin")
-            api.post(f"/files/{source}", json=body).raise_for_status()  # a server-side copy
-        os.sync()
-        run = b.syncd(lambda: pair.sync("download sync"))
-        if (pair.local / "big.bin").stat().st_size != size:
-            raise RuntimeError("syncd's download did not arrive whole")
-        return _Transfer(baseline, run)
+
+        def put() -> None:  # a server-side copy of what the upload rounds stored
+            with b.emu.api(timeout=120) as api:
+                body = {"parentFolderId": b.emu.item_id(f"download-{r}")}
+                source = b.emu.item_id(f"upload-{r}/big.bin")
+                api.post(f"/files/{source}", json=body).raise_for_status()
+
+        arrived = on_disk(pair.local / "big.bin")
+        return timed(pair.sync, b.syncd, put, arrived, lambda: pair.sync("set-up sync"))
 
     def download_rclone(r: int) -> _Transfer:
         pair = b.bisync_pair(f"download-{r}", f"download-{r}")
-        pair.sync("rclone set-up sync", resync=True)
-        baseline = pair.sync("rclone baseline sync")
         copy = [b.rclone, "copyto", f":webdav:upload-{r}/big.bin", f":webdav:download-{r}/big.bin"]
-        run_measured(copy, pair.env, timeout=b.ctx.timeout).check("rclone server-side copy")
-        os.sync()
-        run = b.bisync(lambda: pair.sync("rclone download sync"))
-        if (pair.local / "big.bin").stat().st_size != size:
-            raise RuntimeError("rclone's download did not arrive whole")
-        return _Transfer(baseline, run)
+
+        def put() -> None:  # a server-side copy of what the upload rounds stored
+            run_measured(copy, pair.env, timeout=b.ctx.timeout).check("rclone server-side copy")
+
+        arrived = on_disk(pair.local / "big.bin")
+        return timed(pair.sync, b.bisync, put, arrived, lambda: pair.sync("set-up", resync=True))
 
     meter = LoadMeter([b.emu.pid, b.server.pid])
     # Download rounds fetch what the upload rounds stored, so uploads always run.
