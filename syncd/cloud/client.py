@@ -685,8 +685,8 @@ class CloudClient:
         fetched (it would get no token anyway, and a redirect to another host is no download).
 
         Parsed once, here, and sent as parsed: httpx checks a URL string character by
-        character in Python, which took a third of a transfer thread's CPU on a first sync
-        of small files when each download's URL was parsed four times.
+        character in Python, and each download parsed its URL four times (40-60 us of the
+        440 us of CPU a 4 KiB download took).
         """
         try:
             parsed = httpx.URL(url)

@@ -12,8 +12,8 @@ a `CloudUnavailable` that says whether the request may have reached the server (
 failure certainly did not; a reset or timeout after sending may have been acted on).
 
 Without a proxy, the connections are `transport.WireTransport`'s (the standard library's
-`http.client` under httpx's transport interface), not httpcore's: a third of the CPU of a
-small download.
+`http.client` under httpx's transport interface), not httpcore's: half the CPU of a small
+download.
 """
 
 from __future__ import annotations

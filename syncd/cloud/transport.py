@@ -3,10 +3,11 @@
 
 httpx's own transport (httpcore, then h11) handles each request and answer in several
 layers of Python, holding the GIL, and on a first sync of small files the transfer threads
-share one core: 260 µs of CPU per 4 KiB download went to it, where `http.client` needs about
-110 µs for the same request. Everything above the transport stays httpx's (requests, the
-auth flow, answers), and failures are raised as httpx's own exceptions, as its transport
-raises them, so the session maps them the same way.
+share one core. `http.client` does the same work with much less: through the client, a 4 KiB
+download from the emulator took 396-408 µs of CPU on httpcore and 218-226 µs on this
+transport (its URL parsed once either way). Everything above the transport stays
+httpx's (requests, the auth flow, answers), and failures are raised as httpx's own
+exceptions, as its transport raises them, so the session maps them the same way.
 
 Connections: a request takes an idle keep-alive connection to its origin, or opens one (the
 threads that send, the engine's, the transfer pool's and the range pool's, bound how many are

@@ -317,8 +317,8 @@ def test_a_download_url_that_is_not_a_url_is_never_fetched(tmp_path: Path) -> No
 
 
 def test_a_download_url_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """httpx checks a URL string character by character, in Python: on a first sync of small
-    files, parsing each download URL four times took a third of a transfer thread's CPU."""
+    """httpx checks a URL string character by character, in Python: each download parsed its
+    URL four times, 40-60 us of the 440 us of CPU a 4 KiB download took."""
     import httpx._urls
 
     url = f"{CONTENT}/files/F/content/" + "t" * 200
