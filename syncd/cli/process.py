@@ -11,7 +11,7 @@ import gc
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -58,12 +58,26 @@ def snapshots_for_the_process() -> Iterator[None]:
 @dataclass(frozen=True)
 class Program:
     """`ctx.obj` when `syncd` runs as its own program (`syncd.cli.run`) rather than inside a
-    caller's click runner: only then may a command end the process itself."""
+    caller's click runner: only then may a command end the process itself.
+
+    `on_end` runs just before a command ends the process itself, its output flushed: what
+    the interpreter's shutdown would have done for whoever started the program (a profiler
+    writing its figures), since that shutdown never comes.
+    """
+
+    on_end: Callable[[], None] | None = None
+
+
+def _program() -> Program | None:
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return None
+    program = context.find_root().obj
+    return program if isinstance(program, Program) else None
 
 
 def owns_process() -> bool:
-    context = click.get_current_context(silent=True)
-    return context is not None and isinstance(context.find_root().obj, Program)
+    return _program() is not None
 
 
 def end_process(code: int, *held: object) -> NoReturn:
@@ -71,12 +85,15 @@ def end_process(code: int, *held: object) -> NoReturn:
     (`held`: what the caller keeps referenced until then).
 
     Only for a command with nothing left open but memory: the kernel closes files, but
-    `atexit` handlers and finalizers do not run.
+    `atexit` handlers and finalizers do not run; the program's `on_end` does.
     """
+    program = _program()
     for stream in (sys.stdout, sys.stderr):
         if stream is None:  # started with the descriptor closed (`syncd sync >&-`)
             continue
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
     logging.shutdown()
+    if program is not None and program.on_end is not None:
+        program.on_end()
     os._exit(code)

@@ -1,15 +1,19 @@
 """How a `CloudClient` speaks HTTP: signing, timeouts, and error mapping.
 
 Requests are built by the `httpx.Client` (its headers and timeouts) and go straight to its
-connection pool (`HTTPTransport.handle_request`), through `BearerAuth`'s flow. The client's
-send layers this skips (cookies, redirects, event hooks) are ones this API does not use: it
-sets no cookies and we follow no redirects. They cost half as much CPU again per request, and
-on a first sync of small files the sync waits on that CPU. With a proxy set in the
-environment, which only the client's send applies, every request goes through it instead.
+transport (`handle_request`), through `BearerAuth`'s flow. The client's send layers this
+skips (cookies, redirects, event hooks) are ones this API does not use: it sets no cookies
+and we follow no redirects. They cost half as much CPU again per request, and on a first
+sync of small files the sync waits on that CPU. With a proxy set in the environment, which
+only the client's send applies, every request goes through it instead.
 
 Every non-2xx answer becomes a typed `CloudError` (see `errors.py`), and every transport failure
 a `CloudUnavailable` that says whether the request may have reached the server (a connect
 failure certainly did not; a reset or timeout after sending may have been acted on).
+
+Without a proxy, the connections are `transport.WireTransport`'s (the standard library's
+`http.client` under httpx's transport interface), not httpcore's: half the CPU of a small
+download.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from syncd.cloud.auth import BearerAuth
 from syncd.cloud.errors import CloudError, CloudUnavailable, MalformedResponse, error_from_response
 from syncd.cloud.settings import CloudSettings
 from syncd.cloud.tokens import TokenManager
+from syncd.cloud.transport import WireTransport
 from syncd.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -103,7 +108,9 @@ class CloudSession:
         )
         # The pool requests go to directly, shared with the client (see the module's doc).
         if transport is None and not _proxy_from_environment():
-            transport = httpx.HTTPTransport(verify=settings.verify_tls, limits=limits)
+            transport = WireTransport(
+                verify=settings.verify_tls, max_idle=limits.max_keepalive_connections or 1
+            )
         self._direct = transport
         self.http = httpx.Client(
             auth=self._auth,
@@ -121,7 +128,7 @@ class CloudSession:
     def request(
         self,
         method: str,
-        url: str,
+        url: str | httpx.URL,
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
@@ -147,7 +154,7 @@ class CloudSession:
     def stream(
         self,
         method: str,
-        url: str,
+        url: str | httpx.URL,
         *,
         headers: Mapping[str, str] | None = None,
         target: str | None = None,

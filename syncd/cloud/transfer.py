@@ -10,7 +10,8 @@ the upload began means the earlier attempt landed, and its id is returned instea
 
 Download: streamed to a file object with `Accept-Encoding: identity` (so offsets count the
 bytes on the wire), resumed with `Range` after a failure, started over when the server answers
-200 to a ranged request.
+200 to a ranged request. A big file is fetched as ranges in parallel (`RangedDownload`) and
+still written in order, so its destination sees what one stream would have written.
 
 Progress callbacks run in the transferring thread, once per chunk, with its byte count. Bytes
 re-sent by a retry are reported again (they cross the wire again). Whatever a callback raises
@@ -26,8 +27,11 @@ import mimetypes
 import os
 import random
 import re
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, wait
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +54,10 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 DEFAULT_CHUNK = 256 * 1024
+# Downloads at least this big are fetched as ranges of RANGE_SIZE, DOWNLOAD_STREAMS at once.
+RANGED_MIN_SIZE = 64 << 20
+RANGE_SIZE = 8 << 20
+DOWNLOAD_STREAMS = 4
 _CONTENT_RANGE = re.compile(r"^bytes\s+(\d+)-(\d+)/(\d+|\*)$")
 
 
@@ -246,8 +254,17 @@ def find_landed_upload(
 
 def parse_content_range(value: str | None) -> int | None:
     """The first byte position of a `Content-Range: bytes a-b/n` header."""
+    span = content_range_span(value)
+    return span[0] if span else None
+
+
+def content_range_span(value: str | None) -> tuple[int, int, int | None] | None:
+    """(first, last, total) of a `Content-Range: bytes a-b/n` header (total None for `*`)."""
     match = _CONTENT_RANGE.match((value or "").strip())
-    return int(match.group(1)) if match else None
+    if match is None:
+        return None
+    total = match.group(3)
+    return int(match.group(1)), int(match.group(2)), None if total == "*" else int(total)
 
 
 class UploadJob:
@@ -322,11 +339,11 @@ class Downloader:
 
     def __init__(
         self,
-        stream: Callable[[str, dict[str, str]], AbstractContextManager[httpx.Response]],
+        stream: Callable[[httpx.URL, dict[str, str]], AbstractContextManager[httpx.Response]],
         iter_body: Callable[[httpx.Response], Iterator[bytes]],
         *,
         dest: BinaryIO,
-        url: str,
+        url: httpx.URL,
         expected_size: int | None,
         offset: int,
         progress: Progress | None,
@@ -339,7 +356,7 @@ class Downloader:
         self._expected = expected_size
         self.position = offset
         self._progress = progress
-        self._target = target
+        self.target = target
         self._base: int | None = None
         try:
             if dest.seekable():
@@ -347,7 +364,7 @@ class Downloader:
         except (OSError, ValueError):
             self._base = None
 
-    def restart(self, url: str, expected_size: int | None) -> None:
+    def restart(self, url: httpx.URL, expected_size: int | None) -> None:
         """Start over from byte 0 of another version, at `url` (rewinds `dest`)."""
         self.url = url
         self._expected = expected_size
@@ -376,7 +393,7 @@ class Downloader:
                         raise ContentMismatch(
                             f"the cloud sent more than the {limit} bytes it lists for this "
                             f"file{_html_note(response)}; the download was stopped there",
-                            target=self._target,
+                            target=self.target,
                         )
                     self._write(chunk)
         except CloudError as exc:
@@ -385,12 +402,12 @@ class Downloader:
             if exc.status == 416:
                 self._rewind()
                 raise TransferIncomplete(
-                    "the server refused to resume", target=self._target
+                    "the server refused to resume", target=self.target
                 ) from exc
             raise
         if self._expected is not None and self.position != self._expected:
             raise TransferIncomplete(
-                f"got {self.position} of {self._expected} bytes", target=self._target
+                f"got {self.position} of {self._expected} bytes", target=self.target
             )
         return self.position
 
@@ -413,7 +430,7 @@ class Downloader:
             raise ContentMismatch(
                 f"the cloud announced {announced} bytes{_html_note(response)} for a file it "
                 f"lists with {self._expected}; not downloaded",
-                target=self._target,
+                target=self.target,
             )
 
     def _position_for(self, response: httpx.Response) -> None:
@@ -432,7 +449,7 @@ class Downloader:
         if self._base is None:
             raise CloudError(
                 "the server cannot resume this download and the destination cannot be rewound",
-                target=self._target,
+                target=self.target,
             )
         self._dest.seek(self._base)
         self._dest.truncate()
@@ -451,3 +468,154 @@ def _html_note(response: httpx.Response) -> str:
     """Names an HTML page (a proxy's or a login page) sent in place of the file."""
     kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     return " (an HTML page, not the file)" if kind == "text/html" else ""
+
+
+class RangesRefused(Exception):
+    """The server answered a range request with the whole file: fetch it as one stream."""
+
+
+class Abandoned(Exception):
+    """Another range of the same download failed: this one stops where it is."""
+
+
+class RangeFetch:
+    """Bytes [start, end) of one version of a file into `buffer`; each call is one attempt,
+    resumed after what earlier attempts got (`RetryPolicy.call` repeats it).
+
+    Bounded as a whole download is (`Downloader`): a 206 whose Content-Range is not the range
+    asked for, or whose Content-Length disagrees, fails before a byte is kept, and nothing
+    past `end` is ever kept.
+    """
+
+    def __init__(
+        self,
+        stream: Callable[[httpx.URL, dict[str, str]], AbstractContextManager[httpx.Response]],
+        iter_body: Callable[[httpx.Response], Iterator[bytes]],
+        *,
+        url: httpx.URL,
+        start: int,
+        end: int,
+        size: int,
+        buffer: memoryview,
+        progress: Progress | None,
+        target: str,
+        abandoned: threading.Event,
+    ) -> None:
+        self._stream = stream
+        self._iter_body = iter_body
+        self.url = url
+        self._start = start
+        self._end = end
+        self._size = size
+        self._buffer = buffer
+        self._progress = progress
+        self._target = target
+        self._abandoned = abandoned
+        self.position = start
+
+    def attempt(self) -> None:
+        if self._abandoned.is_set():
+            raise Abandoned
+        if self.position >= self._end:
+            return
+        asked = (self.position, self._end - 1)
+        headers = {"Accept-Encoding": "identity", "Range": f"bytes={asked[0]}-{asked[1]}"}
+        with self._stream(self.url, headers) as response:
+            if response.status_code != 206:
+                raise RangesRefused
+            span = content_range_span(response.headers.get("Content-Range"))
+            if span != (*asked, self._size):
+                raise ContentMismatch(
+                    f"the cloud answered {response.headers.get('Content-Range')!r} to a "
+                    f"request for bytes {asked[0]}-{asked[1]} of {self._size}; not downloaded",
+                    target=self._target,
+                )
+            announced = _content_length(response)
+            if announced is not None and announced != self._end - self.position:
+                raise ContentMismatch(
+                    f"the cloud announced {announced} bytes{_html_note(response)} for a range "
+                    f"of {self._end - self.position}; not downloaded",
+                    target=self._target,
+                )
+            for piece in self._iter_body(response):
+                if self._abandoned.is_set():
+                    raise Abandoned
+                count = len(piece)
+                if self.position + count > self._end:
+                    raise ContentMismatch(
+                        f"the cloud sent more than bytes {asked[0]}-{asked[1]} it was asked "
+                        f"for{_html_note(response)}; the download was stopped there",
+                        target=self._target,
+                    )
+                at = self.position - self._start
+                self._buffer[at : at + count] = piece
+                self.position += count
+                if self._progress is not None:
+                    self._progress(count)
+        if self.position != self._end:
+            raise TransferIncomplete(
+                f"got {self.position - asked[0]} of bytes {asked[0]}-{asked[1]}",
+                target=self._target,
+            )
+
+
+class RangedDownload:
+    """A big download as ranges fetched in parallel, written in order.
+
+    `fetch(start, end, buffer)` gets bytes [start, end) into `buffer`; the ranges run as
+    tasks of `submit` (a pool the client shares between its downloads), at most `window` of
+    them ahead of the writer, the calling thread, which hands each range to `write` in file
+    order. So the destination receives the file as one stream would have delivered it: its
+    hash is taken as it is written, and a partial file left by a failure or a crash holds
+    only a whole prefix of the file, which a later download resumes. Memory: `window`
+    buffers of `range_size` bytes.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[int, int, memoryview], None],
+        submit: Callable[[Callable[[], None]], Future[None]],
+        *,
+        start: int,
+        size: int,
+        range_size: int,
+        window: int,
+        abandoned: threading.Event,
+    ) -> None:
+        self._fetch = fetch
+        self._submit = submit
+        self._size = size
+        self._range_size = range_size
+        self._window = max(1, window)
+        self._abandoned = abandoned
+        self.position = start  # what `write` has been given, from byte 0
+
+    def run(self, write: Callable[[memoryview], object]) -> int:
+        starts = iter(range(self.position, self._size, self._range_size))
+        free: list[bytearray] = []
+        pending: deque[tuple[Future[None], memoryview, bytearray]] = deque()
+        try:
+            while True:
+                while len(pending) < self._window:
+                    start = next(starts, None)
+                    if start is None:
+                        break
+                    end = min(start + self._range_size, self._size)
+                    buffer = free.pop() if free else bytearray(self._range_size)
+                    view = memoryview(buffer)[: end - start]
+                    task = functools.partial(self._fetch, start, end, view)
+                    pending.append((self._submit(task), view, buffer))
+                if not pending:
+                    return self.position
+                future, view, buffer = pending.popleft()
+                future.result()
+                write(view)
+                self.position += len(view)
+                view.release()
+                free.append(buffer)
+        finally:
+            if pending:  # a failure: stop the other ranges before the caller goes on
+                self._abandoned.set()
+                for future, _, _ in pending:
+                    future.cancel()
+                wait([future for future, _, _ in pending])

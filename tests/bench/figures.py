@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ GiB = 1 << 30
 TRANSFERS = 4  # syncd's default `sync.transfers`; the floors use as many connections
 FIRST_SYNC = Tree(5_000, 200, 4096)
 BIG_TREE = Tree(100_000, 10_000)
+CHANGE_TREE = Tree(20_000, 2_000)
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Sizes:
     poll_interval: float | None = None
     move_files: int = 1_000
     startup_runs: int = 21
+    change_tree: Tree = CHANGE_TREE  # the small change beside rclone
+    changed_files: int = 10
 
 
 QUICK = Sizes(
@@ -44,6 +47,8 @@ QUICK = Sizes(
     poll_interval=1.0,
     move_files=20,
     startup_runs=3,
+    change_tree=Tree(200, 20),
+    changed_files=4,
 )
 
 
@@ -81,6 +86,11 @@ def emit(record: dict[str, Any]) -> None:
     print(json.dumps(record), flush=True)
 
 
+def with_big_tree(sizes: Sizes, files: int) -> Sizes:
+    """`sizes` with a big tree of `files` files in a tenth as many folders."""
+    return replace(sizes, big_tree=Tree(files, max(1, files // 10)))
+
+
 @dataclass
 class Context:
     work: Path
@@ -88,6 +98,9 @@ class Context:
     sizes: Sizes
     timeout: float
     profile_dir: Path | None = None
+    # Where set-ups that take minutes to build live (the big tree): `work` (removed with
+    # it), or a folder kept from run to run (`--reuse`).
+    setups: Path | None = None
     code: str = ""  # the syncd version measured (`procs.code_version`)
     latency_s: float = 0.0  # added by the emulator to every API call
     web: bool = False  # `syncd run` serves the dashboard (nobody opens it)
@@ -99,9 +112,18 @@ class Context:
     def emulator(self, data_dir: Path) -> AbstractContextManager[EmulatorProcess]:
         return emulator_process(data_dir, self.env, latency_s=self.latency_s)
 
-    def pair(self, name: str, emulator: EmulatorProcess, remote: str, **sync: Any) -> SyncdPair:
+    def pair(
+        self,
+        name: str,
+        emulator: EmulatorProcess,
+        remote: str,
+        *,
+        where: Path | None = None,
+        **sync: Any,
+    ) -> SyncdPair:
+        """A pair in `where / name` (default: the scratch folder)."""
         return SyncdPair(
-            self.work / name,
+            (where or self.work) / name,
             emulator,
             remote,
             self.env,

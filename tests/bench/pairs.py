@@ -69,13 +69,13 @@ class SyncdPair:
         self._runs = 0
 
     def sync(self, what: str = "syncd sync") -> ChildResult:
-        """`syncd sync -q` in a fresh process (under cProfile when profiling)."""
+        """`syncd sync -q` in a fresh process (under cProfile when profiling: `profiled`)."""
         self._runs += 1
-        cmd = python("-m", "syncd", "sync", "--config", str(self.config_path), "-q")
+        args = ("sync", "--config", str(self.config_path), "-q")
+        cmd = python("-m", "syncd", *args)
         if self.profile_dir is not None:
-            self.profile_dir.mkdir(parents=True, exist_ok=True)
-            out = self.profile_dir / f"{self.home.name}-{self._runs}.prof"
-            cmd = python("-m", "cProfile", "-o", str(out), *cmd[1:])
+            out = self.profile_dir / f"{self.home.name}-{self._runs}"
+            cmd = python("-m", "tests.bench.profiled", str(out), *args)
         return run_measured(cmd, self.env, timeout=self.timeout).check(what)
 
     def start_daemon(self, log_file: Path) -> subprocess.Popen[bytes]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import json
 import os
 import resource
 import select
@@ -31,7 +32,7 @@ _PR_SET_PDEATHSIG = 1
 _DROP_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM", "SYNCD_CONFIG")
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     # Runs in the child between fork and exec. Linux only; elsewhere the runner's `finally`
     # blocks are the only guard.
     with contextlib.suppress(OSError, AttributeError):
@@ -63,7 +64,7 @@ def warm_up(scratch: Path, env: Mapping[str, str]) -> float:
 
 def spawn(cmd: Sequence[str], env: Mapping[str, str], **kwargs: Any) -> subprocess.Popen[Any]:
     return subprocess.Popen(
-        list(cmd), env=dict(env), cwd=REPO, preexec_fn=_die_with_parent, **kwargs
+        list(cmd), env=dict(env), cwd=REPO, preexec_fn=die_with_parent, **kwargs
     )
 
 
@@ -88,29 +89,37 @@ class ChildResult:
 
 
 def run_measured(cmd: Sequence[str], env: Mapping[str, str], *, timeout: float) -> ChildResult:
-    """Run `cmd` to the end; its wall time, peak RSS and CPU come from `wait4`, so they are
-    the child's own (not the runner's, not other children's)."""
+    """Run `cmd` to the end; its wall time, peak RSS and CPU are its own (not the runner's,
+    not other children's): `launch` forks it from a small process and reports them."""
     # Anonymous files (unlinked at once): no pipe to drain, nothing left behind.
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = spawn(cmd, env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile(prefix="syncd-bench-", suffix=".json") as figures,
+    ):
+        launcher = python("-m", "tests.bench.launch", figures.name, *cmd)
+        proc = spawn(launcher, env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         try:
-            status, usage = _wait4(proc.pid, started + timeout)
+            status, _ = _wait4(proc.pid, time.perf_counter() + timeout)
         except BaseException:
-            _kill_and_reap(proc)
+            _kill_and_reap(proc)  # and its child with it (a parent-death signal)
             raise
-        wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return ChildResult(
-            returncode=proc.returncode,
-            wall_s=wall,
-            maxrss_mib=usage.ru_maxrss / 1024,
-            cpu_s=usage.ru_utime + usage.ru_stime,
-            stdout=out.read().decode(errors="replace"),
-            stderr=err.read().decode(errors="replace"),
-        )
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+        if proc.returncode != 0:
+            raise RuntimeError(f"the launcher of {cmd[0]} exited with {proc.returncode}: {stderr}")
+        measured = json.loads(Path(figures.name).read_text(encoding="ascii"))
+    return ChildResult(
+        returncode=measured["returncode"],
+        wall_s=measured["wall_s"],
+        maxrss_mib=measured["maxrss_kib"] / 1024,
+        cpu_s=measured["cpu_s"],
+        stdout=stdout,
+        stderr=stderr,
+    )
 
 
 def _wait4(pid: int, deadline: float) -> tuple[int, resource.struct_rusage]:
@@ -217,13 +226,13 @@ def wait_quiet(pid: int, *, quiet_s: float, timeout: float, step: float = 0.25) 
 # -- how busy the machine was --------------------------------------------------------------
 
 
-def _cpu_times() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot, all cores."""
+def _cpu_times() -> tuple[float, float, float]:
+    """(busy, total, stolen) CPU seconds of the whole machine since boot, all cores."""
     with open("/proc/stat", encoding="ascii") as stat:
         values = [int(v) for v in stat.readline().split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
     total = sum(values[:8])  # guest times are already in user/nice
-    return (total - idle) / _TICK, total / _TICK
+    return (total - idle) / _TICK, total / _TICK, values[7] / _TICK
 
 
 def _own_cpu() -> float:
@@ -244,7 +253,7 @@ class LoadMeter:
         self.tracked = list(tracked)
         self.cores = os.cpu_count() or 1
         self.load1 = os.getloadavg()[0]
-        self._busy, self._total = _cpu_times()
+        self._busy, self._total, self._stolen = _cpu_times()
         self._ours = _own_cpu() + self._tracked_cpu()
 
     def _tracked_cpu(self) -> float:
@@ -255,7 +264,7 @@ class LoadMeter:
         return total
 
     def result(self) -> dict[str, float]:
-        busy, total = _cpu_times()
+        busy, total, stolen = _cpu_times()
         ours = _own_cpu() + self._tracked_cpu() - self._ours
         span = max(total - self._total, 1e-9)  # CPU-seconds available on all cores
         busy -= self._busy
@@ -263,5 +272,7 @@ class LoadMeter:
             "loadavg1_before": round(self.load1, 2),
             "machine_busy_pct": round(100 * busy / span, 1),
             "others_busy_pct": round(100 * max(busy - ours, 0.0) / span, 1),
+            # Taken by the hypervisor for other machines: our threads were ready, not running.
+            "steal_pct": round(100 * (stolen - self._stolen) / span, 1),
             "cores": self.cores,
         }

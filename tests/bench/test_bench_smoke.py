@@ -4,12 +4,14 @@ Only the shape is checked, never the targets (tiny sizes say nothing about speed
 well under 20 s it runs the figures that together cover every kind of set-up (a local tree,
 a cloud tree, a seeded synced pair, a move) and three kinds of floor, and the start-up figures
 (a few runs of two commands); the transfer and daemon figures reuse the same pieces. A 1 ms
-latency keeps the emulator's latency setting working.
+latency keeps the emulator's latency setting working, and `--profile` the profiles (a one-off
+sync ends its own process: they must be written first).
 """
 
 from __future__ import annotations
 
 import json
+import pstats
 import subprocess
 import sys
 from pathlib import Path
@@ -32,7 +34,10 @@ KEYS = {"figure", "value", "unit", "floor", "ratio", "target", "ok"}
 
 def test_quick_run_prints_one_json_line_per_figure(tmp_path: Path) -> None:
     only = "first-sync-up,first-sync-down,no-change,move-local,startup"
-    args = ["--quick", "--only", only, "--latency", "1", "--dir", str(tmp_path)]
+    scratch, profiles = tmp_path / "scratch", tmp_path / "profiles"
+    scratch.mkdir()
+    args = ["--quick", "--only", only, "--latency", "1", "--dir", str(scratch)]
+    args += ["--profile", str(profiles)]
     result = subprocess.run(
         [sys.executable, "-m", "tests.bench", *args],
         cwd=REPO,
@@ -56,7 +61,26 @@ def test_quick_run_prints_one_json_line_per_figure(tmp_path: Path) -> None:
     down = lines[1]  # and its floor that lands files as syncd must (it checks its own rows)
     assert down["steps_floor"] > 0 and down["ratio_to_steps_floor"] > 0, down
     assert len(down["steps_floor_runs_s"]) == down["runs"]
-    assert list(tmp_path.iterdir()) == []  # the scratch folder is gone
+    assert list(scratch.iterdir()) == []  # the scratch folder is gone
+    _check_profiles(profiles)
+
+
+def _check_profiles(profiles: Path) -> None:
+    """Every `syncd sync` wrote its main thread's profile and its transfer threads' profile."""
+    main = sorted(profiles.glob("*.main.prof"))
+    threads = sorted(profiles.glob("*.threads.prof"))
+    assert main, sorted(p.name for p in profiles.iterdir()) if profiles.exists() else "no folder"
+    assert [p.name.split(".")[0] for p in threads] == [p.name.split(".")[0] for p in main]
+    # The first sync down: its plan ran on the main thread, its downloads in the transfer pool.
+    down = next(p for p in main if p.name.startswith("down-0-"))
+    assert _functions(down) >= {("engine.py", "sync")}, down
+    down_threads = down.with_name(down.name.replace(".main.", ".threads."))
+    assert _functions(down_threads) >= {("executor.py", "_fetch")}, down_threads
+
+
+def _functions(profile: Path) -> set[tuple[str, str]]:
+    stats = pstats.Stats(str(profile))
+    return {(Path(file).name, name) for file, _, name in stats.stats}  # type: ignore[attr-defined]
 
 
 def test_the_steps_floor_commits_as_often_as_syncd() -> None:

@@ -48,6 +48,20 @@ def test_a_reply_is_freed_as_soon_as_it_is_dropped(client: CloudClient) -> None:
         gc.enable()
 
 
+def test_a_download_is_read_in_big_blocks(client: CloudClient, emulator: Emulator) -> None:
+    """Each read goes through three HTTP layers in Python: httpcore's 64 KiB reads made
+    16,385 of them per GiB. A read returns what has arrived, so over 16 MiB from a server
+    that sends as fast as loopback goes, some must bring more than 64 KiB."""
+    emulator.put_file("big.bin", b"x" * (16 << 20))
+    file = client.get_folder(show_thumbnails=True).files[0]
+    assert file.download_url
+    session = client._session
+    with session.stream("GET", file.download_url) as response:
+        pieces = [len(piece) for piece in session.iter_body(response)]
+    assert sum(pieces) == 16 << 20
+    assert max(pieces) > 64 << 10, max(pieces)
+
+
 def test_a_silent_server_times_out_calls_and_downloads(
     emulator: Emulator, redirect_uri: str, token_file: Path, token: TokenSet, tmp_path: Path
 ) -> None:

@@ -53,23 +53,48 @@ def test_the_program_ends_with_its_summary_written_and_its_exit_code(
     assert h.remote_read("up.txt") == b"up"
 
 
+def _started_by(config: Path, *lines: str) -> subprocess.CompletedProcess[str]:
+    """`syncd sync -q` run by a Python program of its own: `lines` call `run`."""
+    program = "\n".join(
+        [
+            "import atexit, sys",
+            "from pathlib import Path",
+            "from syncd.cli import run",
+            "from syncd.cli.process import Program",
+            f"sys.argv = ['syncd', 'sync', '-q', '--config', {str(config)!r}]",
+            *lines,
+        ]
+    )
+    return subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+
+
 def test_the_program_ends_its_process_itself_without_the_interpreter_s_shutdown(
     h: Harness, tmp_path: Path
 ) -> None:
-    config = h.write_config(tmp_path / "c.yaml")
-    program = (
-        "import atexit, sys\n"
-        "from syncd.cli import run\n"
-        "atexit.register(lambda: print('interpreter shutdown', file=sys.stderr))\n"
-        f"sys.argv = ['syncd', 'sync', '-q', '--config', {str(config)!r}]\n"
-        "run()\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    result = _started_by(
+        h.write_config(tmp_path / "c.yaml"),
+        "atexit.register(lambda: print('interpreter shutdown', file=sys.stderr))",
+        "run()",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "pair: nothing to do\n"
     assert result.stderr == ""  # no atexit handler ran: the process ended in `end_process`
+
+
+def test_the_program_runs_its_on_end_before_it_ends_its_process(h: Harness, tmp_path: Path) -> None:
+    # How a profiler that started the program gets to write what it gathered.
+    mark = tmp_path / "ended"
+    result = _started_by(
+        h.write_config(tmp_path / "c.yaml"),
+        f"run(Program(on_end=lambda: Path({str(mark)!r}).write_text('written')))",
+        "print('run() returned', file=sys.stderr)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "pair: nothing to do\n"
+    assert result.stderr == ""  # the process ended in `end_process`, not after run()
+    assert mark.read_text() == "written"
 
 
 def test_the_program_started_with_stdout_closed_still_syncs_and_exits_0(
