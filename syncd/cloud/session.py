@@ -1,37 +1,39 @@
 """How a `CloudClient` speaks HTTP: signing, timeouts, and error mapping.
 
 Requests are built by the `httpx.Client` (its headers and timeouts) and go straight to its
-transport (`handle_request`), through `BearerAuth`'s flow. The client's send layers this
-skips (cookies, redirects, event hooks) are ones this API does not use: it sets no cookies
-and we follow no redirects. They cost half as much CPU again per request, and on a first
-sync of small files the sync waits on that CPU. With a proxy set in the environment, which
-only the client's send applies, every request goes through it instead.
+connection pool (`HTTPTransport.handle_request`), through `BearerAuth`'s flow. The client's
+send layers this skips (cookies, redirects, event hooks) are ones this API does not use: it
+sets no cookies and we follow no redirects. They cost half as much CPU again per request, and
+on a first sync of small files the sync waits on that CPU. With a proxy set in the
+environment, which only the client's send applies, every request goes through it instead.
 
 Every non-2xx answer becomes a typed `CloudError` (see `errors.py`), and every transport failure
 a `CloudUnavailable` that says whether the request may have reached the server (a connect
 failure certainly did not; a reset or timeout after sending may have been acted on).
 
-Without a proxy, the connections are `transport.WireTransport`'s (the standard library's
-`http.client` under httpx's transport interface), not httpcore's: half the CPU of a small
-download.
+The pool's sockets are read up to `READ_SIZE` bytes at a time, not httpcore's 64 KiB: each
+read goes through three HTTP layers (httpcore, h11, httpx) in Python, holding the GIL, and a
+1 GiB download took 16,385 of them (about 1.5 s of CPU, which the parallel ranges of a big
+download had to share). A read returns what has arrived, so small answers are not delayed.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import httpcore
 import httpx
 
 from syncd.cloud.auth import BearerAuth
 from syncd.cloud.errors import CloudError, CloudUnavailable, MalformedResponse, error_from_response
 from syncd.cloud.settings import CloudSettings
 from syncd.cloud.tokens import TokenManager
-from syncd.cloud.transport import WireTransport
 from syncd.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ _TRANSIENT = (
     httpx.ProxyError,
 )
 USER_AGENT = "syncd (Orange Cloud client)"
+READ_SIZE = 1 << 20
 
 
 def transport_error(exc: httpx.TransportError, target: str | None = None) -> CloudError:
@@ -108,9 +111,7 @@ class CloudSession:
         )
         # The pool requests go to directly, shared with the client (see the module's doc).
         if transport is None and not _proxy_from_environment():
-            transport = WireTransport(
-                verify=settings.verify_tls, max_idle=limits.max_keepalive_connections or 1
-            )
+            transport = _BigReadTransport(verify=settings.verify_tls, limits=limits)
         self._direct = transport
         self.http = httpx.Client(
             auth=self._auth,
@@ -253,6 +254,64 @@ class CloudSession:
             type(error).__name__,
         )
         return error
+
+
+class _BigReadTransport(httpx.HTTPTransport):
+    """httpx's transport over a pool whose sockets read `READ_SIZE` bytes at a time.
+
+    httpx takes no network backend, so the pool it made is replaced by the same one with
+    ours (`_pool` is where httpx 0.28 keeps it; the version is pinned, and a test checks
+    that reads are big).
+    """
+
+    def __init__(self, *, verify: bool, limits: httpx.Limits) -> None:
+        super().__init__(verify=verify, limits=limits)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=verify),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_BigReads(),
+        )
+
+
+class _BigReads(httpcore.SyncBackend):
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = super().connect_tcp(host, port, timeout, local_address, socket_options)
+        return _BigReadStream(stream)
+
+
+class _BigReadStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max(max_bytes, READ_SIZE), timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        # A TLS read still ends with its record (16 KiB at most), whatever it asks for.
+        return _BigReadStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
 
 
 def _proxy_from_environment() -> bool:
