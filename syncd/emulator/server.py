@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from types import TracebackType
@@ -70,7 +70,7 @@ class Emulator:
     ``datetime.timezone``) renders dates; ``rotate_refresh_tokens``, ``reject_refresh_scope``,
     ``conflict_status``, ``expired_code`` and ``page_split`` pick between the plausible
     behaviours described in the package docstring; ``faults`` can be given up front or changed
-    later via `faults`.
+    later via `faults`; ``clock`` (epoch seconds) is what tokens and codes expire by.
 
     Paths in the direct API are relative to the app folder (the root a ``cloud``-scope token
     sees), e.g. ``"docs/a.txt"``; a leading ``/`` makes a path relative to the true cloud root.
@@ -97,6 +97,7 @@ class Emulator:
         page_split: PageSplit = "combined",
         faults: Faults | None = None,
         access_log: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = EmulatorConfig(
             client=Client(client_id, client_secret, tuple(redirect_uris)),
@@ -117,6 +118,7 @@ class Emulator:
         self.stats = Stats()
         self._address = (host, port)
         self._access_log = access_log
+        self._clock = clock
         self._own_dir: Path | None = None
         self._journal: Journal | None = None
         self._server: EmulatorHTTPServer | None = None
@@ -145,6 +147,7 @@ class Emulator:
             rotate_refresh_tokens=self.config.rotate_refresh_tokens,
             reject_refresh_scope=self.config.reject_refresh_scope,
             log=log_fn,
+            clock=self._clock,
         )
         key = self._load(store, oauth, blobs)
         self._app = App(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -68,10 +67,11 @@ def test_content_host_401_shape(emulator: Emulator) -> None:
 
 
 def test_expired_token(make_emulator: Callable[..., Emulator]) -> None:
-    emulator = make_emulator(token_ttl=1)
+    now = [1_800_000_000.0]
+    emulator = make_emulator(token_ttl=1, clock=lambda: now[0])
     headers = bearer(emulator.issue_token())
     assert httpx.get(emulator.api_base + "/freespace", headers=headers).status_code == 200
-    time.sleep(1.1)
+    now[0] += 1.1  # the token's second is over
     r = httpx.get(emulator.api_base + "/freespace", headers=headers)
     assert (r.status_code, r.json()["code"]) == (401, 41)
 

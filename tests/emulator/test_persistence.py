@@ -124,10 +124,16 @@ def test_stop_ends_busy_and_idle_connections(tmp_path: Path) -> None:
             f"Authorization: Bearer {token}\r\nContent-Length: 1000000\r\n\r\n".encode()
             + b"x" * 1000
         )
-        time.sleep(0.1)
-        t0 = time.monotonic()
-        emulator.stop()
-        assert time.monotonic() - t0 < 2
+        # The upload is being received once its temporary file is there.
+        deadline = time.monotonic() + 60
+        while not os.listdir(tmp_path / "s" / "tmp") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert os.listdir(tmp_path / "s" / "tmp"), "the upload never started"
+        # A stop that waited for the half-sent upload would hang: it must end on its own.
+        stopper = threading.Thread(target=emulator.stop)
+        stopper.start()
+        stopper.join(60)
+        assert not stopper.is_alive(), "stop() hangs on a busy connection"
         assert not [t for t in threading.enumerate() if t.name.startswith("emulator-")]
         assert os.listdir(tmp_path / "s" / "tmp") == []
     finally:

@@ -34,15 +34,19 @@ def test_real_changes_become_hints_and_reads_do_not(tmp_path: Path) -> None:
     watcher = Watcher(tmp_path, hint)
     assert watcher.start()
     try:
+        # Events arrive in order: once a later write's hint is in, an earlier event's would be.
         (tmp_path / "existing.txt").read_text()  # opens and read-only closes: no hint
-        time.sleep(0.3)
+        (tmp_path / "barrier-1").write_text("b")
+        assert wait_for_hints(hints, lock, {"barrier-1"})
         with lock:
-            assert hints == set()
+            assert hints == {"barrier-1"}
         (tmp_path / "d").mkdir()
         (tmp_path / "d" / "new.txt").write_text("n")
         os.rename(tmp_path / "existing.txt", tmp_path / "renamed.txt")
         (tmp_path / ".syncd" / "ours").write_text("never a hint")
-        assert wait_for_hints(hints, lock, {"d", "d/new.txt", "existing.txt", "renamed.txt"})
+        (tmp_path / "barrier-2").write_text("b")
+        wanted = {"d", "d/new.txt", "existing.txt", "renamed.txt", "barrier-2"}
+        assert wait_for_hints(hints, lock, wanted)
         with lock:
             assert not any(h.startswith(".syncd") for h in hints)
     finally:
