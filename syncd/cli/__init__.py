@@ -154,7 +154,7 @@ def run(program: Program | None = None) -> None:
     caller that starts it in its own process wants done as it ends, see `Program`)."""
     # Start-up alone allocates some 300,000 objects that live as long as the process
     # (SQLAlchemy, httpx, pydantic); at the default threshold of 700 they set off about 150
-    # collections, 0.09 s of every command. Cycles are still collected, in bigger batches.
+    # collections that find nothing to free. Cycles are still collected, in bigger batches.
     gc.set_threshold(100_000, 20, 10)
     # Named, not guessed from argv: `python -m syncd` is `syncd` too, in its usage lines and
     # in the variable its shell completion is driven by.

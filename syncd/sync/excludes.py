@@ -60,8 +60,8 @@ class Excludes:
         # syncd's own files that lie inside the root (its state, token, log, config): never
         # synced, whatever the config says. Walks stop at a folder, so exact paths suffice.
         self.private = frozenset(private)
-        # pathspec tries each pattern's regex in turn (3 µs a path for the built-in list);
-        # the built-in ones are all plain file-name globs, so one regex on the name does.
+        # pathspec tries each pattern's regex in turn, for every path of every scan; the
+        # built-in ones are all plain file-name globs, so one regex on the name does.
         self._spec = (
             pathspec.GitIgnoreSpec.from_lines(self.user_patterns) if self.user_patterns else None
         )

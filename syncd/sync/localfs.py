@@ -355,8 +355,7 @@ class Beneath:
     from the open of one file is that file's answer, not a sign the kernel lacks openat2.
 
     One call instead of one per folder plus the open matters on a first sync of small files,
-    where each call releases the GIL to another thread: a transfer thread spent 599 us of CPU
-    per 4 KiB download this way, against 660 us with the lstat (medians of 8 rounds each).
+    where each call releases the GIL to another thread (docs/benchmarks.md has the figure).
     """
 
     def __init__(self, root: Path, *, syscall: Callable[..., int] | None = None) -> None:
