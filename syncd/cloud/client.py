@@ -692,8 +692,7 @@ class CloudClient:
         fetched (it would get no token anyway, and a redirect to another host is no download).
 
         Parsed once, here, and sent as parsed: httpx checks a URL string character by
-        character in Python, and each download parsed its URL four times (40-60 us of the
-        440 us of CPU a 4 KiB download took).
+        character in Python, a cost a small download would otherwise pay at every parse.
         """
         try:
             parsed = httpx.URL(url)

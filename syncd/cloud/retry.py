@@ -49,8 +49,8 @@ class RetryPolicy:
             if self.max_attempts <= 1 or self.backoff_for(exc) is False:
                 raise
             first_failure: Exception | None = exc
-        # Imported here: stamina and tenacity under it add 10 ms to every start-up (after
-        # httpx), and most runs never retry.
+        # Imported at the first retry: stamina and tenacity under it are a noticeable part of
+        # every command's start-up, and most runs never retry.
         import stamina
 
         for attempt in stamina.retry_context(

@@ -3,8 +3,8 @@
 Requests are built by the `httpx.Client` (its headers and timeouts) and go straight to its
 connection pool (`HTTPTransport.handle_request`), through `BearerAuth`'s flow. The client's
 send layers this skips (cookies, redirects, event hooks) are ones this API does not use: it
-sets no cookies and we follow no redirects. They cost half as much CPU again per request, and
-on a first sync of small files the sync waits on that CPU. With a proxy set in the
+sets no cookies and we follow no redirects. They cost CPU on every request, and on a first
+sync of small files the sync waits on that CPU. With a proxy set in the
 environment, which only the client's send applies, every request goes through it instead.
 
 Every non-2xx answer becomes a typed `CloudError` (see `errors.py`), and every transport failure
@@ -13,8 +13,8 @@ failure certainly did not; a reset or timeout after sending may have been acted 
 
 The pool's sockets are read up to `READ_SIZE` bytes at a time, not httpcore's 64 KiB: each
 read goes through three HTTP layers (httpcore, h11, httpx) in Python, holding the GIL, and a
-1 GiB download took 16,385 of them (about 1.5 s of CPU, which the parallel ranges of a big
-download had to share). A read returns what has arrived, so small answers are not delayed.
+1 GiB download took 16,385 of them, CPU that the parallel ranges of a big download had to
+share. A read returns what has arrived, so small answers are not delayed.
 """
 
 from __future__ import annotations

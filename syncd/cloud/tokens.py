@@ -251,8 +251,8 @@ class TokenManager:
                 self._http.close()
 
     def _token_http(self) -> httpx.Client:
-        # Built for the first token request: most runs make none, and building it costs a
-        # TLS context, about 17 ms of every command's start-up.
+        # Built for the first token request: most runs make none, and building it loads a
+        # TLS context (the CA bundle), which every command's start-up would otherwise pay.
         with self._http_lock:
             if self._http is None:
                 if self._closed:  # as a closed client would

@@ -42,7 +42,8 @@ def date_or_none(value: Any) -> datetime | None:
         return None
     try:
         # The C parser takes every form the service sends (`+HHMM`, `+HH:MM`, `Z`, fractions)
-        # in a tenth of a microsecond; a listing of 100,000 files has 200,000 dates.
+        # far faster than the regular expression below; a listing of 100,000 files has
+        # 200,000 dates.
         parsed = datetime.fromisoformat(value)
     except ValueError:
         parsed = None
