@@ -24,10 +24,15 @@ _MAX_REFRESHES = 3
 
 
 class BearerAuth(httpx.Auth):
+    """Signs requests with the access token of a `TokenManager`; on a 401, refreshes it and
+    sends the request again (see the module's doc)."""
+
     requires_request_body = False
     requires_response_body = False
 
     def __init__(self, tokens: TokenManager, *, allowed_origins: Iterable[str] = ()) -> None:
+        """`allowed_origins`: the base URLs whose scheme, host and port may receive the
+        token; a request elsewhere goes out unsigned. Empty signs every request."""
         self._tokens = tokens
         # The token goes only to the configured hosts, whatever URL a response hands us.
         self._origins = frozenset(_origin(httpx.URL(url)) for url in allowed_origins)
@@ -36,6 +41,9 @@ class BearerAuth(httpx.Auth):
         return "BearerAuth(<redacted>)"
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        """httpx's hook: yields `request` signed, and again after each refresh a 401 calls
+        for. Raises what the token manager raises (`syncd.errors.AuthRequired` when there is
+        no token or it cannot be refreshed); a 401 after the last refresh is the answer."""
         if self._origins and _origin(request.url) not in self._origins:
             yield request
             return
@@ -55,6 +63,7 @@ class BearerAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Not supported: raises `NotImplementedError` (the client is synchronous)."""
         raise NotImplementedError("syncd's cloud client is synchronous")
         yield request  # pragma: no cover
 

@@ -82,11 +82,20 @@ from syncd.cloud.wire import (
 
 log = logging.getLogger(__name__)
 
+# The values `CloudClient.get_folder` takes as `filter`: the families of files the API knows.
 FILTERS = ("image", "picture", "video", "audio", "other", "file")
 
 
 class CloudClient:
-    """The Orange Cloud API. Construct with `from_settings`, or inject the parts (tests)."""
+    """The Orange Cloud API. Construct with `from_settings`, or inject the parts (tests); use
+    it as a context manager, or call `close`.
+
+    Any call may raise `CloudAuthError` when the service refuses the login, what
+    `TokenManager` raises when there is no token or it cannot be refreshed (first of all
+    `syncd.errors.AuthRequired`), `TermsNotAccepted`, `Forbidden`, `MalformedResponse`,
+    and, once its retries are spent, the last transient failure (`CloudUnavailable`,
+    `ServerError`, `RateLimited`). Each method names the errors particular to it.
+    """
 
     def __init__(
         self,
@@ -103,6 +112,16 @@ class CloudClient:
         ranged_min_size: int = RANGED_MIN_SIZE,
         range_size: int = RANGE_SIZE,
     ) -> None:
+        """Wire a client from its parts.
+
+        `tokens` signs every request; the client closes it only if `owns_tokens`.
+        `transport` replaces the network (tests); `max_connections` sizes the pool (see the
+        module's doc). `retry` defaults to the settings' attempts and backoff. `clock` dates
+        the start of an upload, to recognise one that landed without an answer.
+        `chunk_size` is the size of an upload's reads. A download of at least
+        `ranged_min_size` bytes is fetched as ranges of `range_size`, `download_streams` at
+        a time (1 never splits one).
+        """
         self.settings = settings
         self.tokens = tokens
         self._session = CloudSession(
@@ -133,7 +152,8 @@ class CloudClient:
         max_connections: int = 8,
         transport: httpx.BaseTransport | None = None,
     ) -> CloudClient:
-        """A client with its own token manager, reading tokens from `settings.token_file`."""
+        """A client with its own token manager, reading tokens from `settings.token_file`
+        (or `store`), which it closes with itself."""
         tokens = TokenManager(
             settings, store or TokenFileStore(settings.token_file), transport=transport
         )
@@ -146,6 +166,8 @@ class CloudClient:
         )
 
     def close(self) -> None:
+        """Stop the range-download threads and close the connections (and the token
+        manager, if the client owns it). The client cannot be used afterwards."""
         with self._range_lock:
             workers, self._range_workers = self._range_workers, None
         if workers is not None:
@@ -245,7 +267,15 @@ class CloudClient:
         offset: int | None = None,
         restricted_mode: bool = False,
     ) -> FolderListing:
-        """`GET /folders/{id}` (the visible root when `folder_id` is None)."""
+        """One `GET /folders/{id}` (the visible root when `folder_id` is None), read strictly.
+
+        The flags are the API's query flags: `flat` lists the whole subtree, `tree` its
+        folders only, `show_thumbnails` adds the files' download, thumbnail and preview URLs,
+        `filter` keeps one family of files (one of `FILTERS`), `restricted_mode` makes the
+        app folder the root. `limit` and `offset` window a page (`iter_flat_pages` says how).
+        Raises `NotFound` if there is no such folder, `IncompleteListing` if the page cannot
+        be read whole.
+        """
         params = _folder_params(
             flat=flat,
             tree=tree,
@@ -277,7 +307,7 @@ class CloudClient:
 
         Right whichever way the server windows a page (see `iter_flat_pages`). A caller can
         turn each page into its own records and drop it, instead of holding a whole big
-        tree's parsed objects at once.
+        tree's parsed objects at once. Raises as `get_folder` does, at the page it fails on.
         """
         for page in self.iter_flat_pages(
             folder_id, tree=tree, page_size=page_size, show_thumbnails=show_thumbnails
@@ -289,7 +319,7 @@ class CloudClient:
         self, folder_id: str | None = None, *, page_size: int = 2000
     ) -> FolderListing:
         """A folder's direct children (a non-flat listing), read whole however the server
-        windows its pages (see `iter_flat_pages`)."""
+        windows its pages (see `iter_flat_pages`). Raises as `get_folder` does."""
         return _merged(self._pages(folder_id, flat=False, page_size=page_size))
 
     def iter_flat_pages(
@@ -311,6 +341,7 @@ class CloudClient:
         whole by moving `offset` on by `page_size`, never by the count received (which
         skips files under the second way), and by stopping only at a page with fewer than
         `page_size` items in all (under the second way, that costs at most one more call).
+        Raises as `get_folder` does, at the page it fails on.
         """
         return self._pages(
             folder_id,
@@ -368,7 +399,8 @@ class CloudClient:
 
         Items are de-duplicated by id (a tree that changes while it is paged may repeat or
         miss some: poll again). Files get `parent_id` from their id when the listing gives
-        none (see `ids.py`). `show_thumbnails` asks for the files' download URLs too.
+        none (see `ids.py`). `show_thumbnails` asks for the files' download URLs too; `tree`
+        for the folders only. Raises as `get_folder` does.
         """
         pages = self._pages(
             folder_id,
@@ -382,7 +414,14 @@ class CloudClient:
         return replace(listing, files=tuple(_with_parent(f, known) for f in listing.files))
 
     def create_folder(self, name: str, parent_id: str | None = None) -> FolderListing:
-        """`POST /folders`; AlreadyExists if the parent has an item by that name."""
+        """`POST /folders`: a new empty folder `name` in `parent_id` (default: the visible
+        root), returned as its listing.
+
+        Raises `InvalidName` for a name the cloud cannot hold (empty, `.`, `..`, or with `/`
+        or NUL) or refuses, `AlreadyExists` if the parent has an item by that name, and
+        `NotFound` if the parent is gone. A re-send that meets the folder its lost first
+        attempt made returns that folder.
+        """
         _check_name(name)
         body: dict[str, str] = {"name": name}
         if parent_id is not None:
@@ -404,21 +443,38 @@ class CloudClient:
         return parse_folder(data)
 
     def delete_folder(self, folder_id: str) -> None:
-        """`DELETE /folders/{id}`: recursive and permanent."""
+        """`DELETE /folders/{id}`: recursive and permanent. Raises `NotFound` if it is not
+        there (unless a first attempt whose answer was lost deleted it)."""
         self._delete("folders", folder_id)
 
     def move_folder(self, folder_id: str, dest_folder_id: str) -> ItemRef:
+        """Move a folder, with its content, into `dest_folder_id`; returns its new id (ids
+        follow paths, so every id beneath it changes too).
+
+        Raises `NotFound` if either folder is gone, `AlreadyExists` if the destination holds
+        that name, `BadRequest` for a move into itself.
+        """
         landed = self._moved(folder_id, dest_folder_id, ids.name_of(folder_id), is_dir=True)
         body = {"parentFolderId": dest_folder_id}
         return self._update("folders", folder_id, body, before_resend=landed)
 
     def rename_folder(self, folder_id: str, new_name: str) -> ItemRef:
+        """Rename a folder where it is; returns its new id (every id beneath it changes too).
+
+        Raises `InvalidName` (see `create_folder`), `AlreadyExists` if a sibling has that
+        name, `NotFound` if the folder is gone.
+        """
         _check_name(new_name)
         landed = self._moved(folder_id, ids.parent_id_of(folder_id), new_name, is_dir=True)
         return self._update("folders", folder_id, {"name": new_name}, before_resend=landed)
 
     def copy_folder(self, folder_id: str, dest_folder_id: str) -> ItemRef:
-        """Copy a folder (recursively) into another folder; not into its own parent."""
+        """Copy a folder (recursively) into another folder; returns the copy.
+
+        Raises `BadRequest` for a copy into its own parent or into itself, `AlreadyExists`
+        if the destination holds that name, `QuotaExceeded` if the copy does not fit,
+        `NotFound` if either folder is gone.
+        """
 
         def recover(exc: CloudError) -> ItemRef | None:
             # The lost first attempt made the copy: the retry collides with it.
@@ -436,19 +492,32 @@ class CloudClient:
     # -- files ----------------------------------------------------------------------------
 
     def get_file(self, file_id: str) -> RemoteFile:
-        """`GET /files/{id}`: the file with its `download_url`."""
+        """`GET /files/{id}`: the file with its `download_url`. Raises `NotFound` if there is
+        no such file, `MalformedResponse` if its size or dates cannot be read."""
         response = self._call("GET", self._api("files", file_id), target=ids.shown(file_id))
         return parse_file(self._session.json(response))
 
     def delete_file(self, file_id: str) -> None:
+        """`DELETE /files/{id}`: permanent. Raises `NotFound` if it is not there (unless a
+        first attempt whose answer was lost deleted it)."""
         self._delete("files", file_id)
 
     def move_file(self, file_id: str, dest_folder_id: str) -> ItemRef:
+        """Move a file into `dest_folder_id`, keeping its name; returns its new id.
+
+        Raises `NotFound` if the file or the folder is gone, `AlreadyExists` if the folder
+        holds that name.
+        """
         landed = self._moved(file_id, dest_folder_id, ids.name_of(file_id), is_dir=False)
         body = {"parentFolderId": dest_folder_id}
         return self._update("files", file_id, body, before_resend=landed)
 
     def rename_file(self, file_id: str, new_name: str) -> ItemRef:
+        """Rename a file where it is; returns its new id.
+
+        Raises `InvalidName` (see `create_folder`), `AlreadyExists` if a sibling has that
+        name, `NotFound` if the file is gone.
+        """
         _check_name(new_name)
         landed = self._moved(file_id, ids.parent_id_of(file_id), new_name, is_dir=False)
         return self._update("files", file_id, {"name": new_name}, before_resend=landed)
@@ -486,7 +555,9 @@ class CloudClient:
         return landed
 
     def copy_file(self, file_id: str, dest_folder_id: str) -> ItemRef:
-        """Copy a file into a folder. A name taken there gives the copy `name(n).ext`.
+        """Copy a file into a folder; returns the copy. A name taken there gives the copy
+        `name(n).ext`. Raises `NotFound` if the file or the folder is gone, `QuotaExceeded`
+        if the copy does not fit.
 
         A copy never conflicts, so a blind re-send after a lost answer would leave two.
         The destination is listed first, and again before any re-send, to spot the copy.
@@ -547,8 +618,14 @@ class CloudClient:
     ) -> UploadResult:
         """Upload a file (a path, or a re-openable `UploadSource`) into a folder (default root).
 
-        An existing name makes the service store `name(1).ext`; the result says which name
-        was stored. Check the folder first if that matters (the CLI does).
+        `name` defaults to the source's. An existing name makes the service store
+        `name(1).ext`; the result says which name was stored. Check the folder first if that
+        matters (the CLI does). `progress` is called with each chunk's byte count.
+
+        Raises `InvalidName`, `QuotaExceeded`, `FileTooLarge`, `NotFound` (no such folder),
+        `transfer.SourceChanged` if the local file changes size while it is sent, `OSError`
+        if it cannot be read; whatever `progress` raises ends the upload and is re-raised as
+        it is, never retried.
         """
         src = as_source(source, name)
         target_name = name or src.name
@@ -590,7 +667,15 @@ class CloudClient:
 
         `dest` must be positioned where byte `offset` of the file goes: pass the size of a
         partial file opened for appending to resume it. Failures resume with `Range`. If the
-        server cannot resume, a seekable `dest` is rewound and rewritten.
+        server cannot resume, a seekable `dest` is rewound and rewritten. `progress` is
+        called with each chunk's byte count.
+
+        Raises `NotFound` (no such file, or no download URL), `ForeignUrl` (a URL off the
+        configured hosts), `ContentMismatch` (a body that is not the listed file: nothing
+        past its size is written), `TransferIncomplete` or `CloudUnavailable` when retries
+        stop bringing bytes, and `CloudError` when the server cannot resume and `dest`
+        cannot be rewound; whatever `progress` raises ends the download and is re-raised as
+        it is, never retried.
         """
         info = file if isinstance(file, RemoteFile) and file.download_url else None
         file_id = file if isinstance(file, str) else file.id
@@ -692,8 +777,7 @@ class CloudClient:
         fetched (it would get no token anyway, and a redirect to another host is no download).
 
         Parsed once, here, and sent as parsed: httpx checks a URL string character by
-        character in Python, and each download parsed its URL four times (40-60 us of the
-        440 us of CPU a 4 KiB download took).
+        character in Python, a cost a small download would otherwise pay at every parse.
         """
         try:
             parsed = httpx.URL(url)

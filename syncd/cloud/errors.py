@@ -63,6 +63,9 @@ class CloudError(SyncdError):
         description: str | None = None,
         target: str | None = None,
     ) -> None:
+        """`message` defaults to the class's `default_message`; the rest is what the
+        answer said (HTTP `status`, the API's `code` and `label`, its `description`), None
+        when unknown."""
         self.status = status
         self.code = code
         self.label = label
@@ -96,42 +99,62 @@ class CloudError(SyncdError):
 
 
 class NotFound(CloudError, PathError):
+    """No such item (404, 410, code 60): it is gone, or never was."""
+
     default_message = "not found"
 
 
 class AlreadyExists(CloudError, PathError):
+    """The name is taken where the item was to be created, moved or renamed."""
+
     default_message = "already exists"
 
 
 class QuotaExceeded(CloudError, PathError):
+    """The account has too little free space for the upload or copy."""
+
     default_message = "not enough free space in the cloud"
 
 
 class FileTooLarge(CloudError, PathError):
+    """The file is larger than the service accepts (TOO_BIG_FILE, 413)."""
+
     default_message = "file too large for the cloud"
 
 
 class BadRequest(CloudError):
+    """A request the service calls malformed: a bug on our side, never retried."""
+
     default_message = "the cloud rejected the request as malformed"
 
 
 class InvalidName(BadRequest, PathError):
+    """A name the cloud cannot hold, refused by us before sending or by the service."""
+
     default_message = "name not accepted by the cloud"
 
 
 class Forbidden(CloudError, PathError):
+    """Access refused (403, or FORBIDDEN_ACCESS): the item may not be read or changed."""
+
     default_message = "access forbidden"
 
 
 class NotAFolder(CloudError, PathError):
+    """A path that had to lead to a folder leads to a file (or through one)."""
+
     default_message = "not a folder"
 
 
 class NotAFile(CloudError, PathError):
+    """A path that had to lead to a file leads to a folder."""
+
     default_message = "is a folder, not a file"
 
 
 class TermsNotAccepted(CloudError, NeedsUserError):
+    """The account cannot use the cloud: its terms of use are not accepted, or it has no cloud."""
+
     default_message = (
         "the Orange Cloud terms of use are not accepted (or the account has no cloud): "
         "accept them on the Orange Cloud web site"
@@ -139,28 +162,42 @@ class TermsNotAccepted(CloudError, NeedsUserError):
 
 
 class CloudAuthError(CloudError, AuthRequired):
+    """The credentials were rejected even after a token refresh: log in again."""
+
     default_message = "the cloud rejected our credentials: run `syncd auth login`"
 
 
 class RateLimited(CloudError, TransientError):
+    """Too many requests (403 code 53, 429): retried after `retry_after` seconds, the
+    server's `Retry-After`, or the backoff when it gave none (None)."""
+
     default_message = "too many requests"
 
     retry_after: float | None = None
 
 
 class ServerError(CloudError, TransientError):
+    """The service failed (5xx): retried. A state-changing call may have been applied."""
+
     default_message = "cloud service error"
 
 
 class CloudUnavailable(CloudError, TransientError):
+    """The cloud could not be reached, or the connection failed (reset, timeout): retried.
+
+    `maybe_sent` is False only when the request certainly never left (a connect failure):
+    then even a call that is not idempotent can be re-sent blindly.
+    """
+
     default_message = "cannot reach the cloud"
 
-    # False only when the request certainly never left (connect failure): then even a
-    # non-idempotent call can be re-sent blindly.
     maybe_sent: bool = True
 
 
 class TransferIncomplete(CloudError, TransientError):
+    """A download that ended early: retried, resuming where it stopped (from the start when
+    the server refuses to resume)."""
+
     default_message = "transfer ended early"
 
 
@@ -178,6 +215,8 @@ class ForeignUrl(CloudError, PathError):
 
 
 class MalformedResponse(CloudError):
+    """An answer that is not what the API sends (not JSON, a required field missing)."""
+
     default_message = "unexpected response from the cloud"
 
 
@@ -188,6 +227,7 @@ class IncompleteListing(MalformedResponse, TransientError):
     default_message = "the cloud listing was incomplete"
 
     def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        """`detail` says what could not be read; `kwargs` are `CloudError`'s."""
         text = f"the cloud listing was incomplete: {detail}" if detail else None
         super().__init__(text, **kwargs)
 
@@ -256,7 +296,8 @@ def _split_pdk(message: str, code: str | None) -> tuple[str | None, str | None]:
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP-date)."""
+    """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP-date); None when
+    there is none or it cannot be read. `now` (epoch seconds) defaults to the clock."""
     if not value:
         return None
     value = value.strip()
@@ -279,7 +320,8 @@ def error_from_response(
     retry_after: str | None = None,
     target: str | None = None,
 ) -> CloudError:
-    """Classify a non-2xx response into the most specific `CloudError`."""
+    """The most specific `CloudError` for a non-2xx answer (returned, not raised).
+    `retry_after` is the `Retry-After` header, if any; `target` is what the error names."""
     parsed = parse_error_body(body)
     label = (parsed.label or "").upper()
     message = parsed.message

@@ -41,6 +41,9 @@ class LoginError(SyncdError):
 
 @dataclass(frozen=True, slots=True, repr=False)
 class AuthorizationRequest:
+    """One login attempt: the `url` to open, the `state` its redirect must carry back, and
+    the `redirect_uri` it was asked for. `repr` hides the state."""
+
     url: str
     state: str
     redirect_uri: str
@@ -52,7 +55,8 @@ class AuthorizationRequest:
 def authorization_request(
     settings: CloudSettings, *, state: str | None = None, prompt: str | None = None
 ) -> AuthorizationRequest:
-    """The URL to open; `state` is random unless given (Orange requires one)."""
+    """The URL to open; `state` is random unless given (Orange requires one). `prompt` is
+    OAuth's (`login`, `consent`...). Raises `ConfigError` when no client id is set."""
     if not settings.client_id:
         raise ConfigError("cloud.client_id is not set", key="cloud.client_id")
     state = state or generate_token(32)
@@ -69,14 +73,21 @@ def authorization_request(
 
 
 class StateMismatch(LoginError):
+    """A redirect whose `state` is missing or not this login's: a stale page or a forgery."""
+
     def __init__(self) -> None:
+        """The error, with its fixed message."""
         super().__init__(
             "the redirect's state does not match this login (a stale page, or not ours)"
         )
 
 
 def code_from_redirect(url: str, expected_state: str) -> str:
-    """The code of a redirect URL, after checking its state; `LoginError` otherwise."""
+    """The code of a redirect URL, after checking its state.
+
+    Raises `StateMismatch` for another login's (or no) state, `LoginError` when the user
+    refused consent or the redirect carries no code.
+    """
     query = parse_qs(urlsplit(url.strip()).query)
 
     def one(key: str) -> str | None:
@@ -125,6 +136,8 @@ class LoopbackReceiver:
     """Catches the one redirect of a login on 127.0.0.1 at the redirect URI's port and path."""
 
     def __init__(self, redirect_uri: str, expected_state: str) -> None:
+        """Bind the server (it serves once entered as a context manager). Raises
+        `LoginError` if `redirect_uri` is not `http://` or its port cannot be bound."""
         parts = urlsplit(redirect_uri)
         if parts.scheme != "http":
             raise LoginError(
@@ -153,6 +166,7 @@ class LoopbackReceiver:
 
     @property
     def port(self) -> int:
+        """The port it listens on: the redirect URI's (80 when the URI names none)."""
         return int(self._server.server_address[1])
 
     def __enter__(self) -> LoopbackReceiver:
@@ -163,6 +177,7 @@ class LoopbackReceiver:
         self.close()
 
     def close(self) -> None:
+        """Stop serving and release the port."""
         if self._thread.is_alive():
             self._server.shutdown()
             self._thread.join()
@@ -188,6 +203,8 @@ class LoopbackReceiver:
         return 200, "syncd is now logged in. You can close this tab."
 
     def wait(self, timeout_s: float) -> str:
+        """The authorization code, once the genuine redirect came. Raises `LoginError` when
+        none came within `timeout_s`, or when it said the login failed."""
         if not self._done.wait(timeout_s):
             raise LoginError(f"no login redirect within {timeout_s:g} s; run the login again")
         if self._error is not None:
@@ -205,7 +222,13 @@ def login_with_browser(
     timeout_s: float = 300.0,
     prompt: str | None = None,
 ) -> TokenSet:
-    """Run the login with a browser and the loopback receiver; save and return the tokens."""
+    """Run the login with a browser and the loopback receiver; save and return the tokens.
+
+    `open_browser` offers the URL to a browser (a failure to start one is only reported);
+    `notify` shows the user what to do. Raises `LoginError` (refused, timed out, the port
+    taken), `ConfigError` (no client id, or the client rejected), and what
+    `TokenManager.exchange_code` raises.
+    """
     request = authorization_request(settings, prompt=prompt)
     with LoopbackReceiver(request.redirect_uri, request.state) as receiver:
         notify(f"Open this URL in a browser to log in:\n\n  {request.url}\n")
@@ -228,7 +251,12 @@ def login_with_paste(
     notify: Callable[[str], None] = print,
     prompt: str | None = None,
 ) -> TokenSet:
-    """Headless login: the user opens the URL elsewhere and pastes where it redirected to."""
+    """Headless login: the user opens the URL elsewhere and pastes where it redirected to.
+
+    `read_line` reads the pasted line. Raises `LoginError` (nothing pasted, another login's
+    state, refused), `ConfigError` (no client id, or the client rejected), and what
+    `TokenManager.exchange_code` raises.
+    """
     request = authorization_request(settings, prompt=prompt)
     notify(
         "Open this URL in a browser (on any machine) and log in:\n\n"

@@ -75,7 +75,7 @@ class FolderListing:
 
     @property
     def is_visible_root(self) -> bool:
-        # The service marks the root an app can see by making it its own parent.
+        """Whether this is the root the app sees (the service makes it its own parent)."""
         return self.parent_id == self.id
 
 

@@ -20,11 +20,13 @@ from syncd.cloud.errors import (
 )
 from syncd.cloud.models import FolderListing, RemoteFile, RemoteFolderRef
 
+# What a path resolves to: a file, or a folder as a listing names it.
 RemoteItem = RemoteFile | RemoteFolderRef
 
 
 def split_path(path: str) -> tuple[str, ...]:
-    """`"/a//b/"` -> `("a", "b")`; `.` parts are dropped, `..` is refused (no escaping the root)."""
+    """`"/a//b/"` -> `("a", "b")`; `.` parts are dropped, and `..` raises `InvalidName` (no
+    escaping the root). Backslashes count as slashes."""
     parts = tuple(p for p in path.replace("\\", "/").split("/") if p and p != ".")
     if ".." in parts:
         raise InvalidName("'..' is not allowed in cloud paths", target=path)
@@ -32,11 +34,13 @@ def split_path(path: str) -> tuple[str, ...]:
 
 
 def join_path(parts: tuple[str, ...] | list[str]) -> str:
+    """`("a", "b")` -> `"/a/b"`; no parts is the root, `"/"`."""
     return "/" + "/".join(parts)
 
 
 def parent_and_name(path: str) -> tuple[str, str]:
-    """`"/a/b/c.txt"` -> `("/a/b", "c.txt")`; the root has no name."""
+    """`"/a/b/c.txt"` -> `("/a/b", "c.txt")`. Raises `InvalidName` for the root (it has no
+    name) and as `split_path` does."""
     parts = split_path(path)
     if not parts:
         raise InvalidName("the root has no name", target="/")
@@ -44,6 +48,7 @@ def parent_and_name(path: str) -> tuple[str, str]:
 
 
 def folder_ref(listing: FolderListing) -> RemoteFolderRef:
+    """The listed folder itself, as a listing of its parent would name it."""
     return RemoteFolderRef(id=listing.id, name=listing.name, parent_id=listing.parent_id)
 
 
@@ -86,16 +91,23 @@ def flat_paths(listing: FolderListing) -> dict[str, str]:
 
 
 class PathResolver:
-    """Resolves paths through one `CloudClient`. Cheap; make one per task."""
+    """Resolves paths through one `CloudClient`. Cheap; make one per task.
+
+    Paths are absolute from the visible root (`/docs/a.txt`; a leading `/` is optional).
+    Every method also raises what `split_path` and the client's calls raise.
+    """
 
     def __init__(self, client: CloudClient) -> None:
+        """Resolve through `client`, which the resolver does not close."""
         self.client = client
 
     def root(self) -> RemoteFolderRef:
+        """The visible root."""
         return folder_ref(self.client.root())
 
     def listing(self, path: str) -> FolderListing:
-        """The direct content of the folder at `path`."""
+        """The direct content of the folder at `path`. Raises `NotFound` if nothing is
+        there, `NotAFolder` if a file is."""
         folder = self.resolve_folder(path)
         try:
             return self.client.get_folder(folder.id)
@@ -103,7 +115,8 @@ class PathResolver:
             raise exc.with_target(join_path(split_path(path))) from None
 
     def lookup(self, path: str) -> RemoteItem | None:
-        """The item at `path`, or None if nothing is there."""
+        """The item at `path`, or None if nothing is there. Raises `NotAFolder` if the path
+        goes through a file."""
         parts = split_path(path)
         current = self.client.root()
         if not parts:
@@ -124,25 +137,31 @@ class PathResolver:
         raise AssertionError("unreachable")
 
     def resolve(self, path: str) -> RemoteItem:
+        """The item at `path`. Raises `NotFound` if nothing is there, `NotAFolder` if the
+        path goes through a file."""
         item = self.lookup(path)
         if item is None:
             raise NotFound(target=join_path(split_path(path)))
         return item
 
     def resolve_folder(self, path: str) -> RemoteFolderRef:
+        """The folder at `path`. Raises as `resolve` does, and `NotAFolder` for a file."""
         item = self.resolve(path)
         if isinstance(item, RemoteFile):
             raise NotAFolder(target=join_path(split_path(path)))
         return item
 
     def resolve_file(self, path: str) -> RemoteFile:
+        """The file at `path`. Raises as `resolve` does, and `NotAFile` for a folder."""
         item = self.resolve(path)
         if not isinstance(item, RemoteFile):
             raise NotAFile(target=join_path(split_path(path)))
         return item
 
     def ensure_folder(self, path: str) -> RemoteFolderRef:
-        """The folder at `path`, creating it and any missing parents (`mkdir -p`)."""
+        """The folder at `path`, creating it and any missing parents (`mkdir -p`). Raises
+        `NotAFolder` if a file stands in the way, and what `CloudClient.create_folder`
+        raises (`InvalidName`, `QuotaExceeded`...), naming the path."""
         parts = split_path(path)
         current = self.client.root()
         for depth, name in enumerate(parts):

@@ -26,6 +26,10 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
+    """How transient failures are retried: `max_attempts` attempts in all, waits growing
+    from `initial_backoff_s` up to `max_backoff_s`, each with up to `jitter_s` of random
+    jitter; a `RateLimited` error's `retry_after` replaces the wait (capped the same)."""
+
     max_attempts: int = 6
     max_backoff_s: float = 60.0
     initial_backoff_s: float = 0.5
@@ -40,7 +44,9 @@ class RetryPolicy:
         return True
 
     def call(self, operation: Callable[[], T]) -> T:
-        """Run `operation`, retrying transient failures."""
+        """Run `operation`, retrying transient failures; returns its result. Raises its
+        first error that is not transient, or the last transient one once the attempts are
+        spent."""
         # Nearly every call succeeds at once, and setting up stamina's loop costs more than
         # a small download: the loop starts at the first failure, which it is handed first.
         try:
@@ -49,8 +55,8 @@ class RetryPolicy:
             if self.max_attempts <= 1 or self.backoff_for(exc) is False:
                 raise
             first_failure: Exception | None = exc
-        # Imported here: stamina and tenacity under it add 10 ms to every start-up (after
-        # httpx), and most runs never retry.
+        # Imported at the first retry: stamina and tenacity under it are a noticeable part of
+        # every command's start-up, and most runs never retry.
         import stamina
 
         for attempt in stamina.retry_context(

@@ -3,8 +3,8 @@
 Requests are built by the `httpx.Client` (its headers and timeouts) and go straight to its
 connection pool (`HTTPTransport.handle_request`), through `BearerAuth`'s flow. The client's
 send layers this skips (cookies, redirects, event hooks) are ones this API does not use: it
-sets no cookies and we follow no redirects. They cost half as much CPU again per request, and
-on a first sync of small files the sync waits on that CPU. With a proxy set in the
+sets no cookies and we follow no redirects. They cost CPU on every request, and on a first
+sync of small files the sync waits on that CPU. With a proxy set in the
 environment, which only the client's send applies, every request goes through it instead.
 
 Every non-2xx answer becomes a typed `CloudError` (see `errors.py`), and every transport failure
@@ -13,8 +13,8 @@ failure certainly did not; a reset or timeout after sending may have been acted 
 
 The pool's sockets are read up to `READ_SIZE` bytes at a time, not httpcore's 64 KiB: each
 read goes through three HTTP layers (httpcore, h11, httpx) in Python, holding the GIL, and a
-1 GiB download took 16,385 of them (about 1.5 s of CPU, which the parallel ranges of a big
-download had to share). A read returns what has arrived, so small answers are not delayed.
+1 GiB download took 16,385 of them, CPU that the parallel ranges of a big download had to
+share. A read returns what has arrived, so small answers are not delayed.
 """
 
 from __future__ import annotations
@@ -63,14 +63,17 @@ class Health:
     failed call, not only once its retries are spent. Thread-safe."""
 
     def __init__(self) -> None:
+        """Healthy until a call fails."""
         self._lock = threading.Lock()
         self._problem: str | None = None
 
     def failed(self, error: CloudError) -> None:
+        """Record a call that did not reach the cloud (a transient `error`)."""
         with self._lock:
             self._problem = str(error)
 
     def answered(self) -> None:
+        """Record a call the cloud answered, whatever the answer."""
         if self._problem is not None:
             with self._lock:
                 self._problem = None
@@ -82,8 +85,13 @@ class Health:
 
 
 class CloudSession:
-    """Thread-safe: httpx's client and its pool may be shared between threads (httpx docs,
-    PR #2380), and each request keeps its own auth flow."""
+    """The HTTP side of a `CloudClient`: one `httpx.Client` signed by `BearerAuth`, whose
+    answers other than 2xx become `CloudError`s and whose transport failures become
+    `CloudUnavailable`; `health` says whether the last call reached the cloud.
+
+    Thread-safe: httpx's client and its pool may be shared between threads (httpx docs,
+    PR #2380), and each request keeps its own auth flow.
+    """
 
     def __init__(
         self,
@@ -93,6 +101,8 @@ class CloudSession:
         transport: httpx.BaseTransport | None = None,
         max_connections: int = 8,
     ) -> None:
+        """`tokens` signs requests to the settings' two hosts, and to no other;
+        `transport` replaces the network (tests); `max_connections` sizes the pool."""
         self.settings = settings
         self.health = Health()
         self.api_url = settings.api_url.rstrip("/")
@@ -124,6 +134,7 @@ class CloudSession:
         )
 
     def close(self) -> None:
+        """Close the connections; the session cannot be used afterwards."""
         self.http.close()
 
     def request(
@@ -137,7 +148,9 @@ class CloudSession:
         headers: Mapping[str, str] | None = None,
         target: str | None = None,
     ) -> httpx.Response:
-        """Send, read the whole (small) reply, and raise a `CloudError` unless it is a 2xx."""
+        """Send, read the whole (small) reply, and raise a `CloudError` unless it is a 2xx
+        (the class `errors.error_from_response` picks; `CloudUnavailable` for a transport
+        failure). `target` is what the error names; not retried here."""
         try:
             request = self.http.build_request(
                 method, url, params=params, json=json_body, content=content, headers=headers
@@ -160,7 +173,8 @@ class CloudSession:
         headers: Mapping[str, str] | None = None,
         target: str | None = None,
     ) -> Iterator[httpx.Response]:
-        """A streamed reply; a non-2xx one is read (it is small) and raised instead."""
+        """A streamed reply, closed on leaving the context; a non-2xx one is read (it is
+        small) and raised as `request` raises it."""
         try:
             request = self.http.build_request(method, url, headers=headers)
             response = self._send(request, stream=True)
@@ -229,6 +243,8 @@ class CloudSession:
 
     @staticmethod
     def json(response: httpx.Response) -> Any:
+        """The decoded JSON body of `response`. Raises `MalformedResponse` for one that is
+        not JSON."""
         try:
             return response.json()
         except ValueError:

@@ -14,7 +14,11 @@ DEFAULT_SCOPE = "openid cloud offline_access"
 
 @dataclass(frozen=True, slots=True)
 class CloudSettings:
-    """Base URLs are configurable so the same code talks to the live service or the emulator."""
+    """What a `CloudClient` needs: the app's OAuth client (`client_id`, `client_secret`, the
+    `redirect_uri` registered for it), where the token is kept (`token_file`), and the
+    timeouts and retries of its calls. The base URLs are configurable so the same code talks
+    to the live service or the emulator.
+    """
 
     client_id: str
     client_secret: str

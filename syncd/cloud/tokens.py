@@ -54,7 +54,9 @@ class TokenSet:
     def from_response(
         cls, data: Mapping[str, Any], *, now: float, previous: TokenSet | None = None
     ) -> TokenSet:
-        """A token endpoint reply; a missing `refresh_token` keeps `previous`'s."""
+        """A token endpoint reply, received at `now` (epoch seconds); a missing
+        `refresh_token` or `scope` keeps `previous`'s. Raises `SyncdError` for a reply
+        without an access token."""
         access = data.get("access_token")
         if not isinstance(access, str) or not access:
             raise SyncdError("the token endpoint returned no access_token")
@@ -76,10 +78,12 @@ class TokenSet:
         )
 
     def expires_within(self, seconds: float, *, now: float) -> bool:
-        # No known expiry: only a 401 will tell; treat the token as good until then.
+        """Whether the token expires within `seconds` of `now`. A token of unknown expiry
+        never does: only a 401 will tell."""
         return self.expires_at is not None and self.expires_at - seconds <= now
 
     def to_json(self) -> dict[str, Any]:
+        """The token as a JSON object, as `from_json` reads it back (secrets included)."""
         return {
             "access_token": self.access_token,
             "refresh_token": self.refresh_token,
@@ -90,6 +94,8 @@ class TokenSet:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TokenSet:
+        """A token saved by `to_json`. Raises `KeyError`, `TypeError` or `ValueError` for
+        one that is damaged."""
         expires_at = data.get("expires_at")
         return cls(
             access_token=str(data["access_token"]),
@@ -110,26 +116,35 @@ class TokenSet:
 
 
 class TokenStorage(Protocol):
-    def load(self) -> TokenSet | None: ...
+    """Where a `TokenManager` keeps the token between runs."""
 
-    def save(self, token: TokenSet) -> None: ...
+    def load(self) -> TokenSet | None:
+        """The saved token, or None if there is none."""
 
-    def delete(self) -> bool: ...
+    def save(self, token: TokenSet) -> None:
+        """Keep `token`, replacing the saved one."""
+
+    def delete(self) -> bool:
+        """Forget the saved token; returns whether there was one."""
 
 
 class MemoryTokenStore:
     """For tests and one-shot tools that must not touch the disk."""
 
     def __init__(self, token: TokenSet | None = None) -> None:
+        """Start with `token` saved, or none."""
         self._token = token
 
     def load(self) -> TokenSet | None:
+        """The saved token, or None."""
         return self._token
 
     def save(self, token: TokenSet) -> None:
+        """Keep `token` in memory."""
         self._token = token
 
     def delete(self) -> bool:
+        """Forget the token; returns whether there was one."""
         had, self._token = self._token is not None, None
         return had
 
@@ -138,12 +153,16 @@ class TokenFileStore:
     """A JSON file readable by its owner only, replaced atomically on every save."""
 
     def __init__(self, path: Path) -> None:
+        """Keep the token at `path`; a missing folder is made (owner only) at a save."""
         self.path = path
 
     def __repr__(self) -> str:
         return f"TokenFileStore({str(self.path)!r})"
 
     def load(self) -> TokenSet | None:
+        """The saved token, or None if there is no file. A file others could read is made
+        owner-only, with a warning. Raises `AuthRequired` for a file that cannot be read or
+        is damaged."""
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except FileNotFoundError:
@@ -168,6 +187,8 @@ class TokenFileStore:
             ) from None
 
     def save(self, token: TokenSet) -> None:
+        """Write `token` to a new owner-only file, synced, then rename it over the old one:
+        a crash leaves the old token or the new, never a mix. Raises `OSError`."""
         folder = self.path.parent
         self._ensure_folder(folder)
         tmp = folder / f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
@@ -188,6 +209,7 @@ class TokenFileStore:
         _fsync_dir(folder)
 
     def delete(self) -> bool:
+        """Remove the file; returns whether there was one."""
         try:
             self.path.unlink()
         except FileNotFoundError:
@@ -217,7 +239,14 @@ def _fsync_dir(folder: Path) -> None:
 
 
 class TokenManager:
-    """Hands out a valid access token; refreshes ahead of expiry and on demand, once at a time."""
+    """Hands out a valid access token; refreshes ahead of expiry and on demand, once at a time.
+
+    Its calls that may reach the token endpoint raise `syncd.errors.AuthRequired` when a
+    new login is needed (no token, no refresh token, or a code or refresh token rejected),
+    `ConfigError` when the client id or secret is missing or rejected, `CloudUnavailable`
+    when the endpoint cannot be reached, and another `CloudError` for any other refusal.
+    Thread-safe.
+    """
 
     def __init__(
         self,
@@ -228,6 +257,9 @@ class TokenManager:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`store` keeps the token between runs. The token endpoint is reached through
+        `http` (which stays the caller's to close), or a client of the manager's own over
+        `transport` (tests); `clock` gives epoch seconds."""
         self._settings = settings
         self._store = store
         self._clock = clock
@@ -245,14 +277,15 @@ class TokenManager:
         return f"TokenManager(store={self._store!r}, refreshes={self.refresh_count})"
 
     def close(self) -> None:
+        """Close the HTTP client the manager made for the token endpoint, if it made one."""
         with self._http_lock:
             self._closed = True
             if self._owns_http and self._http is not None:
                 self._http.close()
 
     def _token_http(self) -> httpx.Client:
-        # Built for the first token request: most runs make none, and building it costs a
-        # TLS context, about 17 ms of every command's start-up.
+        # Built for the first token request: most runs make none, and building it loads a
+        # TLS context (the CA bundle), which every command's start-up would otherwise pay.
         with self._http_lock:
             if self._http is None:
                 if self._closed:  # as a closed client would
@@ -269,6 +302,7 @@ class TokenManager:
 
     @property
     def store(self) -> TokenStorage:
+        """Where the token is kept."""
         return self._store
 
     def current(self) -> TokenSet | None:
@@ -283,7 +317,8 @@ class TokenManager:
         return self._token
 
     def access_token(self) -> str:
-        """A token valid for at least `refresh_leeway_s` more, if the service allows it."""
+        """A token valid for at least `refresh_leeway_s` more, if the service allows it:
+        refreshed first when it is about to expire."""
         token = self._token
         leeway = self._settings.refresh_leeway_s
         if token is not None and not token.expires_within(leeway, now=self._clock()):
@@ -314,6 +349,8 @@ class TokenManager:
                 self._refresh_locked(token)
 
     def expires_in(self) -> float | None:
+        """Seconds until the access token expires (negative once it has); None without a
+        token or a known expiry."""
         token = self.current()
         if token is None or token.expires_at is None:
             return None

@@ -52,6 +52,7 @@ from syncd.errors import PathError
 
 log = logging.getLogger(__name__)
 
+# Called with the byte count of each chunk sent or received (see the module's doc).
 Progress = Callable[[int], None]
 DEFAULT_CHUNK = 256 * 1024
 # Downloads at least this big are fetched as ranges of RANGE_SIZE, DOWNLOAD_STREAMS at once.
@@ -65,12 +66,16 @@ class UploadSource(Protocol):
     """Something that can be read from the start as many times as a retry needs."""
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The name the file is uploaded under, unless the upload names another."""
 
     @property
-    def size(self) -> int: ...
+    def size(self) -> int:
+        """The exact number of bytes `open` yields: the upload announces it first."""
 
-    def open(self) -> BinaryIO: ...
+    def open(self) -> BinaryIO:
+        """A new reader from byte 0 (the upload closes it). May raise `SourceChanged` when
+        the content no longer has `size` bytes."""
 
 
 class SourceChanged(PathError):
@@ -79,16 +84,22 @@ class SourceChanged(PathError):
 
 @dataclass(frozen=True, slots=True)
 class FileSource:
+    """A local file, and the size it must still have when it is read."""
+
     path: Path
     name: str
     size: int
 
     @classmethod
     def of(cls, path: str | os.PathLike[str], name: str | None = None) -> FileSource:
+        """The file at `path`, uploaded as `name` (default: its own). Raises `OSError` if
+        it cannot be read."""
         p = Path(path)
         return cls(p, name or p.name, p.stat().st_size)
 
     def open(self) -> BinaryIO:
+        """The file, opened afresh. Raises `SourceChanged` if its size changed since `of`,
+        `OSError` if it cannot be opened."""
         handle = self.path.open("rb")
         size = os.fstat(handle.fileno()).st_size
         if size != self.size:
@@ -99,20 +110,26 @@ class FileSource:
 
 @dataclass(frozen=True, slots=True)
 class BytesSource:
+    """Bytes in memory, uploaded as `name`."""
+
     data: bytes
     name: str
 
     @property
     def size(self) -> int:
+        """The number of bytes."""
         return len(self.data)
 
     def open(self) -> BinaryIO:
+        """A reader of the bytes."""
         import io
 
         return io.BytesIO(self.data)
 
 
 def as_source(source: UploadSource | str | os.PathLike[str], name: str | None) -> UploadSource:
+    """`source` as an `UploadSource`: a path becomes a `FileSource` named `name` (default:
+    the file's); a source is returned as it is. Raises `OSError` for a path it cannot read."""
     if isinstance(source, (str, os.PathLike)):
         return FileSource.of(source, name)
     return source
@@ -122,11 +139,14 @@ class ProgressAborted(Exception):
     """Carries what a progress callback raised past httpx and the retry loop."""
 
     def __init__(self, original: BaseException) -> None:
+        """Carry `original`, what the callback raised."""
         super().__init__(repr(original))
         self.original = original
 
 
 def guarded(progress: Progress | None) -> Progress | None:
+    """`progress`, with whatever it raises wrapped in `ProgressAborted`, which the retry
+    loop does not retry and the client unwraps; None stays None."""
     if progress is None:
         return None
 
@@ -156,6 +176,8 @@ class MultipartUpload(httpx.SyncByteStream):
         progress: Progress | None = None,
         chunk_size: int = DEFAULT_CHUNK,
     ) -> None:
+        """The body that uploads `source` as `name` into `folder_id` (None: the visible
+        root), read `chunk_size` bytes at a time, reporting each to `progress`."""
         self._source = source
         self._size = source.size
         self._progress = progress
@@ -180,6 +202,7 @@ class MultipartUpload(httpx.SyncByteStream):
 
     @property
     def headers(self) -> dict[str, str]:
+        """The request headers the body needs: its multipart type and exact length."""
         return {"Content-Type": self.content_type, "Content-Length": str(self.content_length)}
 
     def __iter__(self) -> Iterator[bytes]:
@@ -210,6 +233,7 @@ class MultipartUpload(httpx.SyncByteStream):
             self.close()
 
     def close(self) -> None:
+        """Close the source's reader, if one is open."""
         handle, self._handle = self._handle, None
         if handle is not None:
             handle.close()
@@ -237,7 +261,8 @@ def is_same_or_numbered(candidate: str, name: str) -> bool:
 def find_landed_upload(
     listing: FolderListing, name: str, size: int, since: float
 ) -> RemoteFile | None:
-    """The file an earlier, unanswered attempt stored, if the folder shows one."""
+    """The file an earlier, unanswered attempt stored, if the folder shows one: a file of
+    that `size`, named `name` or `name(n)`, created at or after `since` (epoch seconds)."""
     matches = [
         f
         for f in listing.files
@@ -285,6 +310,14 @@ class UploadJob:
         clock: Callable[[], float] = time.time,
         dedupe_slack_s: float = 2.0,
     ) -> None:
+        """An upload of `source` as `name` into `folder_id` (None: the visible root).
+
+        `send` makes one request of a body; `list_folder` lists the folder, to spot an
+        upload that landed without an answer; `refresh_if_expiring(s)` refreshes a token
+        that would expire within s seconds, and is called with `leeway_s` plus the time an
+        attempt took before it was cut. A file created up to `dedupe_slack_s` seconds before
+        the job (by `clock`) still counts as one it stored: server clocks differ.
+        """
         self._source = source
         self._folder_id = folder_id
         self._name = name
@@ -301,6 +334,8 @@ class UploadJob:
         self.attempts = 0
 
     def __call__(self) -> UploadResult:
+        """One attempt: the file an earlier attempt stored without an answer, if the
+        folder shows one, else an upload. Raises what `send` raises."""
         if self._outcome_unknown:
             listing = self._list_folder(self._folder_id)
             landed = find_landed_upload(listing, self._name, self._source.size, self._since)
@@ -349,6 +384,12 @@ class Downloader:
         progress: Progress | None,
         target: str,
     ) -> None:
+        """A download of `url` into `dest`, which is positioned at byte `offset` of the file.
+
+        `stream(url, headers)` opens a streamed reply (raising a `CloudError` for one that
+        is not 2xx); `iter_body` reads its body. `expected_size` is the listed size (None:
+        unknown); `target` is what errors name.
+        """
         self._stream = stream
         self._iter_body = iter_body
         self._dest = dest
@@ -372,9 +413,18 @@ class Downloader:
             self._rewind()
 
     def done(self) -> bool:
+        """Whether the whole listed size has been written."""
         return self._expected is not None and self.position >= self._expected
 
     def attempt(self) -> int:
+        """One request, from where the last attempt stopped; returns the position reached in
+        the file (its size, when known).
+
+        Raises `TransferIncomplete` for a body that ends early (or a resume refused),
+        `ContentMismatch` for one that is not the listed file, `MalformedResponse` for a
+        206 without a usable `Content-Range`, `CloudError` when the server cannot resume and
+        `dest` cannot be rewound, and what `stream` and `iter_body` raise.
+        """
         if self.done() and self.position > 0:
             return self.position
         headers = {"Accept-Encoding": "identity"}
@@ -501,6 +551,9 @@ class RangeFetch:
         target: str,
         abandoned: threading.Event,
     ) -> None:
+        """`stream` and `iter_body` are `Downloader`'s; `size` is the whole file's, which
+        the `Content-Range` must state; `buffer` holds `end - start` bytes. `abandoned`,
+        once set, stops the fetch at its next piece."""
         self._stream = stream
         self._iter_body = iter_body
         self.url = url
@@ -514,6 +567,12 @@ class RangeFetch:
         self.position = start
 
     def attempt(self) -> None:
+        """One request for what is still missing of the range.
+
+        Raises `Abandoned` once `abandoned` is set, `RangesRefused` for an answer other than
+        206, `ContentMismatch` for a range or a length other than asked, `TransferIncomplete`
+        for a body that ends early, and what `stream` and `iter_body` raise.
+        """
         if self._abandoned.is_set():
             raise Abandoned
         if self.position >= self._end:
@@ -582,6 +641,8 @@ class RangedDownload:
         window: int,
         abandoned: threading.Event,
     ) -> None:
+        """Bytes [`start`, `size`) as ranges. `abandoned` is the event `fetch` watches: it
+        is set when a range fails, for the others to stop."""
         self._fetch = fetch
         self._submit = submit
         self._size = size
@@ -591,6 +652,9 @@ class RangedDownload:
         self.position = start  # what `write` has been given, from byte 0
 
     def run(self, write: Callable[[memoryview], object]) -> int:
+        """Fetch the ranges and hand each to `write` in file order; returns `position`, the
+        file's size. Raises the failure of the first range (in file order) that failed,
+        once the others have stopped; `position` then says how much `write` was given."""
         starts = iter(range(self.position, self._size, self._range_size))
         free: list[bytearray] = []
         pending: deque[tuple[Future[None], memoryview, bytearray]] = deque()
