@@ -41,8 +41,8 @@ class BlobStore:
         try:
             os.replace(self.tmp_dir / blob, target)
         except FileNotFoundError:
-            # The 256 fan-out folders are made on first use: making them all at start costs
-            # 80 ms on slow disks, paid by every test that starts an emulator.
+            # The 256 fan-out folders are made on first use: making them all at start would
+            # be paid by every test that starts an emulator, most of which store a few blobs.
             target.parent.mkdir(exist_ok=True)
             os.replace(self.tmp_dir / blob, target)
 

@@ -157,8 +157,8 @@ class Request:
 
 class _Headers(HTTPMessage):
     """Request headers. The email parser behind http.server treats a multipart Content-Type
-    as a body to split and compiles a regex for its boundary on every request (0.45 ms per
-    upload); the headers carry no body here, so it is told the type is not multipart."""
+    as a body to split and compiles a regex for its boundary on every request, a cost every
+    upload paid; the headers carry no body here, so it is told the type is not multipart."""
 
     def get_content_maintype(self) -> str:
         return "text"
